@@ -1,0 +1,247 @@
+import { plainToInstance, Transform, Type } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  validateSync,
+} from 'class-validator';
+
+/** Splits "a, b ,c" into ['a','b','c'], dropping empty items. */
+const csv = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0)
+    : value;
+
+const bool = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') {
+    return value;
+  }
+  const normalized = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(normalized)) {
+    return true;
+  }
+  if (['false', '0', 'no', 'off', ''].includes(normalized)) {
+    return false;
+  }
+  return value;
+};
+
+export const COMPRESSION_CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+export type CompressionCodecName = (typeof COMPRESSION_CODECS)[number];
+
+export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+export type SaslMechanismName = (typeof SASL_MECHANISMS)[number];
+
+/**
+ * Every environment variable the service reads, with its default. Validated once at start-up; the README
+ * and .env.example list the same names. The seed's application.yml key is named where there is one.
+ */
+export class Environment {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  /** spring.application.name */
+  @IsString()
+  @Matches(/^[A-Za-z0-9._-]+$/, { message: 'APP_NAME may only contain letters, digits, ".", "_" and "-"' })
+  APP_NAME = 'kafka-producer-service';
+
+  /** server.port */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 8080;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
+  LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' = 'info';
+
+  /** json in production, pretty otherwise, unless set. */
+  @IsOptional()
+  @IsIn(['json', 'pretty'])
+  LOG_FORMAT?: 'json' | 'pretty';
+
+  /** spring.kafka.bootstrap-servers */
+  @Transform(csv)
+  @IsString({ each: true })
+  @Matches(/^[^\s:,]+:\d{1,5}$/, { each: true, message: 'KAFKA_BROKERS must be host:port[,host:port…]' })
+  @IsNotEmpty()
+  KAFKA_BROKERS: string[] = ['localhost:29092'];
+
+  /** spring.kafka.client-id (defaults to APP_NAME) */
+  @IsOptional()
+  @IsString()
+  KAFKA_CLIENT_ID?: string;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  KAFKA_CONNECTION_TIMEOUT_MS = 3000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  KAFKA_REQUEST_TIMEOUT_MS = 30000;
+
+  /** KafkaProducerConfig.TOPIC_NAME */
+  @IsString()
+  @Matches(/^[A-Za-z0-9._-]{1,249}$/, { message: 'KAFKA_TOPIC is not a valid Kafka topic name' })
+  KAFKA_TOPIC = 'demo-topic';
+
+  /** KafkaProducerConfig.FEEDBACK_TOPIC_NAME */
+  @IsString()
+  @Matches(/^[A-Za-z0-9._-]{1,249}$/, { message: 'KAFKA_FEEDBACK_TOPIC is not a valid Kafka topic name' })
+  KAFKA_FEEDBACK_TOPIC = 'feedback-topic';
+
+  /** spring.kafka.topic.demo-topic.partitions */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  KAFKA_TOPIC_PARTITIONS = 3;
+
+  /** spring.kafka.topic.demo-topic.replication-factor */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  KAFKA_TOPIC_REPLICATION_FACTOR = 1;
+
+  /** spring.kafka.topic.demo-topic.configs.retention.ms */
+  @Type(() => Number)
+  @IsInt()
+  @Min(-1)
+  KAFKA_TOPIC_RETENTION_MS = 604800000;
+
+  /** spring.kafka.topic.demo-topic.configs.min.insync.replicas */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  KAFKA_TOPIC_MIN_INSYNC_REPLICAS = 1;
+
+  /** spring.kafka.producer.compression-type */
+  @IsIn(COMPRESSION_CODECS)
+  KAFKA_PRODUCER_COMPRESSION: CompressionCodecName = 'snappy';
+
+  /** spring.kafka.producer.batch-size */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  KAFKA_PRODUCER_BATCH_SIZE = 16384;
+
+  /** spring.kafka.producer.properties.linger.ms */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  KAFKA_PRODUCER_LINGER_MS = 5;
+
+  /** @Retryable maxAttempts (spring.kafka.producer.retries counts retries after the first) */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10)
+  KAFKA_PRODUCER_RETRY_ATTEMPTS = 3;
+
+  /** @Backoff(delay) */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  KAFKA_PRODUCER_RETRY_BACKOFF_MS = 1000;
+
+  /** @Backoff(multiplier) */
+  @Type(() => Number)
+  @Min(1)
+  KAFKA_PRODUCER_RETRY_MULTIPLIER = 2;
+
+  /** spring.kafka.producer.transaction-id-prefix (the host name is appended) */
+  @IsOptional()
+  @IsString()
+  KAFKA_TRANSACTIONAL_ID_PREFIX?: string;
+
+  /** Largest serialized record (key + value + headers) the service will send; the broker's default is 1 MiB. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  KAFKA_MAX_RECORD_BYTES = 1048576;
+
+  @Transform(csv)
+  @IsString({ each: true })
+  @Matches(/^[A-Z][A-Z0-9_]*$/, { each: true, message: 'MESSAGE_TYPES must be upper-case names' })
+  @IsNotEmpty()
+  MESSAGE_TYPES: string[] = ['INFO', 'WARNING', 'ERROR', 'DEBUG'];
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  MESSAGE_MAX_CONTENT_LENGTH = 262144;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  MESSAGE_MAX_METADATA_ENTRIES = 32;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  MESSAGE_MAX_METADATA_VALUE_LENGTH = 1024;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  BATCH_MAX_MESSAGES = 500;
+
+  /** Largest HTTP request body, in bytes. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  HTTP_BODY_LIMIT_BYTES = 1048576;
+
+  /** Sends waiting for Kafka at once; more get 503 with Retry-After. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  MAX_IN_FLIGHT_SENDS = 10000;
+
+  /** management.endpoint.health: how long a Kafka check result is reused. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  HEALTH_CACHE_MS = 1000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  HEALTH_TIMEOUT_MS = 2000;
+
+  @IsOptional()
+  @IsString()
+  BUILD_COMMIT?: string;
+
+  @Transform(bool)
+  @IsBoolean()
+  FEEDBACK_CONSUMER_ENABLED = true;
+}
+
+/** Validates raw environment variables; throws one error naming every bad variable and why. */
+export function validateEnvironment(raw: Record<string, string | undefined>): Environment {
+  const defined = Object.fromEntries(
+    Object.entries(raw).filter(([key, value]) => value !== undefined && key in new Environment()),
+  );
+  const env = plainToInstance(Environment, defined, { exposeDefaultValues: true });
+  const errors = validateSync(env, { skipMissingProperties: false, forbidUnknownValues: true });
+  if (errors.length > 0) {
+    const lines = errors.map(
+      (error) =>
+        `${error.property}=${JSON.stringify(raw[error.property])}: ${Object.values(error.constraints ?? {}).join('; ')}`,
+    );
+    throw new Error(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return env;
+}

@@ -1,0 +1,108 @@
+import { spawnSync } from 'node:child_process';
+
+/** A record as kcat (an independent client, librdkafka-based) reads it back. */
+export interface KcatRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string | null;
+  payload: string | null;
+  headers: Record<string, string>;
+}
+
+interface KcatJson {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string | null;
+  payload: string | null;
+  headers?: string[];
+}
+
+function brokers(): string {
+  const value = process.env.KAFKA_BROKERS;
+  if (!value) {
+    throw new Error('KAFKA_BROKERS is not set: the e2e global setup did not run');
+  }
+  return value;
+}
+
+function run(args: string[], input?: string): string {
+  const result = spawnSync('kcat', ['-b', brokers(), ...args], { encoding: 'utf8', input, timeout: 30000 });
+  if (result.error) {
+    throw new Error(`kcat could not run: ${result.error.message} (is the kcat package installed?)`);
+  }
+  if (result.status !== 0) {
+    throw new Error(`kcat ${args.join(' ')} failed (exit ${result.status}): ${result.stderr}`);
+  }
+  return result.stdout;
+}
+
+function parse(line: string): KcatRecord {
+  const json = JSON.parse(line) as KcatJson;
+  const headers: Record<string, string> = {};
+  const flat = json.headers ?? [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    headers[flat[i] as string] = flat[i + 1] as string;
+  }
+  return {
+    topic: json.topic,
+    partition: json.partition,
+    offset: json.offset,
+    key: json.key,
+    payload: json.payload,
+    headers,
+  };
+}
+
+/** Reads `count` records of one partition from `offset` on (read_committed unless told otherwise). */
+export function kcatRead(
+  topic: string,
+  partition: number,
+  offset: number,
+  count = 1,
+  isolation: 'read_committed' | 'read_uncommitted' = 'read_committed',
+): KcatRecord[] {
+  const out = run([
+    '-C',
+    '-t',
+    topic,
+    '-p',
+    String(partition),
+    '-o',
+    String(offset),
+    '-c',
+    String(count),
+    '-e',
+    '-J',
+    '-X',
+    `isolation.level=${isolation}`,
+  ]);
+  return out
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map(parse);
+}
+
+/** Reads every record of a topic, all partitions, from the beginning to the current end. */
+export function kcatReadAll(
+  topic: string,
+  isolation: 'read_committed' | 'read_uncommitted' = 'read_committed',
+): KcatRecord[] {
+  const out = run(['-C', '-t', topic, '-o', 'beginning', '-e', '-J', '-X', `isolation.level=${isolation}`]);
+  return out
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map(parse);
+}
+
+/** Produces records with kcat: each line `key<TAB>value`. */
+export function kcatProduce(
+  topic: string,
+  records: { key: string; value: string; headers?: Record<string, string> }[],
+): void {
+  for (const record of records) {
+    const headerArgs = Object.entries(record.headers ?? {}).flatMap(([k, v]) => ['-H', `${k}=${v}`]);
+    run(['-P', '-t', topic, '-K', '\t', ...headerArgs], `${record.key}\t${record.value}\n`);
+  }
+}
