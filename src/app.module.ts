@@ -1,8 +1,23 @@
-import { Module } from '@nestjs/common';
+import { MiddlewareConsumer, Module, NestModule, ValidationPipe } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { JsonBodyMiddleware } from './common/json-body.middleware';
+import { VALIDATION_OPTIONS } from './common/validation';
 import { ConfigModule } from './config/config.module';
 import { KafkaModule } from './kafka/kafka.module';
+import { MessagesModule } from './messages/messages.module';
+import { ObservabilityModule } from './observability/observability.module';
+import { RequestIdMiddleware } from './observability/request-id.middleware';
 
 @Module({
-  imports: [ConfigModule, KafkaModule],
+  imports: [ConfigModule, ObservabilityModule, KafkaModule, MessagesModule],
+  providers: [
+    { provide: APP_PIPE, useFactory: () => new ValidationPipe(VALIDATION_OPTIONS) },
+    { provide: APP_FILTER, useClass: AllExceptionsFilter },
+  ],
 })
-export class AppModule {}
+export class AppModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(RequestIdMiddleware, JsonBodyMiddleware).forRoutes('*');
+  }
+}

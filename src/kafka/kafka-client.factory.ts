@@ -6,10 +6,16 @@ const kafkaLogger = new Logger('kafkajs');
 
 /** Routes kafkajs' own log lines into the service's logger, at the same level. */
 function logCreator(): (entry: LogEntry) => void {
-  return ({ level, log }) => {
+  return ({ namespace, level, log }) => {
     const { message, ...extra } = log;
+    // Deliberate: the service bounds kafkajs' retries and retries sends itself (see SEND_ATTEMPT_RETRY).
+    if (message.startsWith('Limiting retries for the idempotent producer')) {
+      return;
+    }
     const line = `${message} ${JSON.stringify(extra)}`;
-    switch (level) {
+    // kafkajs logs retriable broker answers (coordinator loading, leader moved) as errors and retries them.
+    const effective = level === logLevel.ERROR && namespace === 'Connection' ? logLevel.WARN : level;
+    switch (effective) {
       case logLevel.ERROR:
         kafkaLogger.error(line);
         break;

@@ -1,3 +1,19 @@
 /** Injection tokens for the kafkajs clients built by KafkaModule. */
 export const KAFKA_CLIENT = Symbol('KAFKA_CLIENT');
 export const KAFKA_ADMIN = Symbol('KAFKA_ADMIN');
+/** The idempotent producer (SupervisedProducer) behind single and coalesced sends. */
+export const KAFKA_PRODUCER = Symbol('KAFKA_PRODUCER');
+/** The transactional producer (SupervisedProducer) behind atomic batches. */
+export const KAFKA_TRANSACTIONAL_PRODUCER = Symbol('KAFKA_TRANSACTIONAL_PRODUCER');
+
+/**
+ * Retry inside kafkajs for one produce attempt: short, because the service's own retry (the seed's
+ * @Retryable: 1 s backoff, x2, 3 attempts) wraps every send and decides when to give up with 503.
+ */
+export const SEND_ATTEMPT_RETRY = {
+  retries: 2,
+  initialRetryTime: 100,
+  maxRetryTime: 1000,
+  factor: 0.2,
+  multiplier: 2,
+};

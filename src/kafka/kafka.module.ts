@@ -1,14 +1,83 @@
-import { Module } from '@nestjs/common';
+import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Admin, Kafka, Partitioners } from 'kafkajs';
 import { AppConfig } from '../config/app-config';
+import { registerCompressionCodecs } from './compression';
 import { createKafkaClient } from './kafka-client.factory';
-import { KAFKA_CLIENT } from './kafka.constants';
+import {
+  KAFKA_ADMIN,
+  KAFKA_CLIENT,
+  KAFKA_PRODUCER,
+  KAFKA_TRANSACTIONAL_PRODUCER,
+  SEND_ATTEMPT_RETRY,
+} from './kafka.constants';
+import { PartitionResolver } from './partition-resolver';
+import { RecordSender } from './record-sender';
+import { SupervisedProducer } from './supervised-producer';
+import { TopicProvisioner } from './topic-provisioner';
+import { PRODUCER_OBSERVER, ProducerMetricsObserver } from './producer-metrics.observer';
+
+registerCompressionCodecs();
 
 /**
- * Owns kafkajs: the client, the producers, the admin and consumer creation. The only module that imports
- * kafkajs; the rest of the service talks to the providers it exports.
+ * Owns kafkajs: the client, the idempotent and transactional producers, the admin (topic provisioning,
+ * metadata) and consumer creation. The only module that imports kafkajs; the rest of the service talks to
+ * RecordSender, TopicProvisioner and the KAFKA_CLIENT token (for consumers).
  */
+@Global()
 @Module({
-  providers: [{ provide: KAFKA_CLIENT, inject: [AppConfig], useFactory: createKafkaClient }],
-  exports: [KAFKA_CLIENT],
+  providers: [
+    { provide: KAFKA_CLIENT, inject: [AppConfig], useFactory: createKafkaClient },
+    {
+      provide: KAFKA_ADMIN,
+      inject: [KAFKA_CLIENT],
+      useFactory: (kafka: Kafka): Admin => kafka.admin({ retry: SEND_ATTEMPT_RETRY }),
+    },
+    { provide: PRODUCER_OBSERVER, useClass: ProducerMetricsObserver },
+    {
+      provide: KAFKA_PRODUCER,
+      inject: [KAFKA_CLIENT, AppConfig, PRODUCER_OBSERVER],
+      useFactory: (kafka: Kafka, config: AppConfig, observer: ProducerMetricsObserver): SupervisedProducer =>
+        new SupervisedProducer(
+          kafka,
+          {
+            idempotent: true,
+            maxInFlightRequests: 1,
+            retry: SEND_ATTEMPT_RETRY,
+            createPartitioner: Partitioners.DefaultPartitioner,
+          },
+          'idempotent',
+          config.kafka.connectionTimeoutMs * 2,
+          observer,
+        ),
+    },
+    {
+      provide: KAFKA_TRANSACTIONAL_PRODUCER,
+      inject: [KAFKA_CLIENT, AppConfig, PRODUCER_OBSERVER],
+      useFactory: (kafka: Kafka, config: AppConfig, observer: ProducerMetricsObserver): SupervisedProducer =>
+        new SupervisedProducer(
+          kafka,
+          {
+            idempotent: true,
+            maxInFlightRequests: 1,
+            transactionalId: config.producer.transactionalId,
+            retry: SEND_ATTEMPT_RETRY,
+            createPartitioner: Partitioners.DefaultPartitioner,
+          },
+          'transactional',
+          config.kafka.connectionTimeoutMs * 2,
+          observer,
+        ),
+    },
+    PartitionResolver,
+    RecordSender,
+    TopicProvisioner,
+  ],
+  exports: [KAFKA_CLIENT, KAFKA_ADMIN, RecordSender, TopicProvisioner, PartitionResolver],
 })
-export class KafkaModule {}
+export class KafkaModule implements OnApplicationShutdown {
+  constructor(@Inject(KAFKA_ADMIN) private readonly admin: Admin) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.admin.disconnect().catch(() => undefined);
+  }
+}

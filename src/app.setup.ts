@@ -1,0 +1,14 @@
+import { INestApplication, NestApplicationOptions } from '@nestjs/common';
+import { useContainer } from 'class-validator';
+import { AppModule } from './app.module';
+
+/** Options for NestFactory.create: our own JSON body middleware replaces Nest's body parser. */
+export const APP_OPTIONS: NestApplicationOptions = { bodyParser: false, bufferLogs: true };
+
+/** What main.ts and the e2e tests both apply to a created app. */
+export function configureApp(app: INestApplication): INestApplication {
+  // Message validation rules read configuration through Nest's container.
+  useContainer(app.select(AppModule), { fallbackOnErrors: true });
+  app.enableShutdownHooks();
+  return app;
+}

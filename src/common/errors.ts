@@ -1,0 +1,71 @@
+/**
+ * The service's domain errors. Code throws these inside; AllExceptionsFilter maps each code to its HTTP
+ * status once (an exhaustive switch), and the cause is logged there, never sent to the client.
+ */
+export enum ErrorCode {
+  InvalidInput = 'INVALID_INPUT',
+  PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
+  UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
+  Unauthenticated = 'UNAUTHENTICATED',
+  NotFound = 'NOT_FOUND',
+  Overloaded = 'OVERLOADED',
+  KafkaUnavailable = 'KAFKA_UNAVAILABLE',
+  KafkaRejected = 'KAFKA_REJECTED',
+  RecordTooLarge = 'RECORD_TOO_LARGE',
+  KafkaNotAuthorized = 'KAFKA_NOT_AUTHORIZED',
+  TopicNotFound = 'TOPIC_NOT_FOUND',
+  SerializationFailed = 'SERIALIZATION_FAILED',
+  ShuttingDown = 'SHUTTING_DOWN',
+}
+
+export interface FieldError {
+  field: string;
+  reason: string;
+}
+
+export class ServiceError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly options: { details?: FieldError[]; retryAfterSeconds?: number; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'ServiceError';
+  }
+
+  get details(): FieldError[] | undefined {
+    return this.options.details;
+  }
+}
+
+export class InvalidInputError extends ServiceError {
+  constructor(details: FieldError[], message = 'Validation failed') {
+    super(ErrorCode.InvalidInput, `${message}: ${details.map((d) => `${d.field}: ${d.reason}`).join('; ')}`, {
+      details,
+    });
+  }
+}
+
+/** What the Kafka layer says about a failed send, without kafkajs types. */
+export enum KafkaFailureKind {
+  /** Broker unreachable, timeouts, leader changes: retrying can help. */
+  Retriable = 'retriable',
+  RecordTooLarge = 'record-too-large',
+  NotAuthorized = 'not-authorized',
+  UnknownTopic = 'unknown-topic',
+  /** Anything else the broker refused for good. */
+  Fatal = 'fatal',
+}
+
+export class KafkaSendError extends Error {
+  constructor(
+    readonly kind: KafkaFailureKind,
+    message: string,
+    /** The error class name for metrics labels (low cardinality). */
+    readonly errorClass: string,
+    cause?: unknown,
+  ) {
+    super(message, { cause });
+    this.name = 'KafkaSendError';
+  }
+}

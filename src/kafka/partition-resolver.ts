@@ -1,0 +1,69 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Admin, ITopicMetadata, PartitionMetadata, Partitioners } from 'kafkajs';
+import { KafkaFailureKind, KafkaSendError } from '../common/errors';
+import { KAFKA_ADMIN } from './kafka.constants';
+
+const METADATA_TTL_MS = 30_000;
+
+/**
+ * Picks each record's partition before it is sent, with kafkajs' default (Java-compatible murmur2)
+ * partitioner, so that a coalesced produce request can hand every caller its own partition and offset:
+ * same key, same partition.
+ */
+@Injectable()
+export class PartitionResolver {
+  private readonly partitioner = Partitioners.DefaultPartitioner();
+  private readonly cache = new Map<string, { partitions: PartitionMetadata[]; fetchedAt: number }>();
+  private readonly pending = new Map<string, Promise<PartitionMetadata[]>>();
+
+  constructor(@Inject(KAFKA_ADMIN) private readonly admin: Admin) {}
+
+  async partitionsFor(topic: string): Promise<PartitionMetadata[]> {
+    const cached = this.cache.get(topic);
+    if (cached && Date.now() - cached.fetchedAt < METADATA_TTL_MS) {
+      return cached.partitions;
+    }
+    let pending = this.pending.get(topic);
+    if (!pending) {
+      pending = this.fetch(topic).finally(() => this.pending.delete(topic));
+      this.pending.set(topic, pending);
+    }
+    return pending;
+  }
+
+  private async fetch(topic: string): Promise<PartitionMetadata[]> {
+    let metadata: ITopicMetadata | undefined;
+    try {
+      const { topics } = await this.admin.fetchTopicMetadata({ topics: [topic] });
+      metadata = topics[0];
+    } catch (error) {
+      const unknown = (error as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION';
+      throw new KafkaSendError(
+        unknown ? KafkaFailureKind.UnknownTopic : KafkaFailureKind.Retriable,
+        unknown
+          ? `topic ${topic} does not exist`
+          : `could not fetch metadata for ${topic}: ${(error as Error).message}`,
+        unknown ? 'UNKNOWN_TOPIC_OR_PARTITION' : ((error as Error).name ?? 'Error'),
+        error,
+      );
+    }
+    if (!metadata || metadata.partitions.length === 0) {
+      throw new KafkaSendError(
+        KafkaFailureKind.UnknownTopic,
+        `topic ${topic} does not exist`,
+        'UNKNOWN_TOPIC_OR_PARTITION',
+      );
+    }
+    const partitions = [...metadata.partitions].sort((a, b) => a.partitionId - b.partitionId);
+    this.cache.set(topic, { partitions, fetchedAt: Date.now() });
+    return partitions;
+  }
+
+  invalidate(topic: string): void {
+    this.cache.delete(topic);
+  }
+
+  partitionOf(topic: string, partitions: PartitionMetadata[], key: string): number {
+    return this.partitioner({ topic, partitionMetadata: partitions, message: { key, value: null } });
+  }
+}

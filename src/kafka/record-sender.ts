@@ -1,0 +1,183 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Message, Producer, RecordMetadata } from 'kafkajs';
+import { KafkaFailureKind } from '../common/errors';
+import { AppConfig } from '../config/app-config';
+import { compressionType } from './compression';
+import { classifyKafkaError } from './kafka-errors';
+import { KAFKA_PRODUCER, KAFKA_TRANSACTIONAL_PRODUCER } from './kafka.constants';
+import { PartitionResolver } from './partition-resolver';
+import { SupervisedProducer } from './supervised-producer';
+
+/** A record to publish, free of kafkajs types. */
+export interface OutgoingRecord {
+  key: string;
+  value: Buffer;
+  headers: Record<string, string>;
+  /** CreateTime, epoch milliseconds. */
+  timestamp: number;
+}
+
+/** Where the broker stored a record, once it acknowledged it (acks=all). */
+export interface RecordAck {
+  topic: string;
+  partition: number;
+  offset: string;
+  timestamp: number;
+}
+
+/**
+ * The one way the service writes to Kafka: a list of records goes out as one produce request per broker
+ * (idempotent, acks=all, the configured codec), or atomically in one transaction. Partitions are chosen
+ * up front so each record's offset is known from the partition's base offset. Failures come back as
+ * KafkaSendError with a kind; the producer is rebuilt when it keeps failing.
+ */
+@Injectable()
+export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(RecordSender.name);
+  private transactionQueue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    @Inject(KAFKA_PRODUCER) private readonly producer: SupervisedProducer,
+    @Inject(KAFKA_TRANSACTIONAL_PRODUCER) private readonly transactional: SupervisedProducer,
+    private readonly partitions: PartitionResolver,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Connects both producers in the background: start-up never waits for (or fails on) Kafka. */
+  onApplicationBootstrap(): void {
+    for (const producer of [this.producer, this.transactional]) {
+      producer.get().catch((error: unknown) => {
+        this.logger.warn(
+          `Connection to Kafka broker failed (${producer.name} producer): ${(error as Error).message}`,
+        );
+      });
+    }
+  }
+
+  get producerConnected(): boolean {
+    return this.producer.isConnected;
+  }
+
+  /** Sends the records in one produce request per broker; resolves with one ack per record, in order. */
+  async send(topic: string, records: OutgoingRecord[]): Promise<RecordAck[]> {
+    const { messages, order } = await this.assign(topic, records);
+    try {
+      const producer = await this.producer.get();
+      const metadata = await producer.sendBatch({
+        topicMessages: [{ topic, messages }],
+        acks: -1,
+        compression: compressionType(this.config.producer.compression),
+      });
+      this.producer.succeeded();
+      return this.acks(topic, records, order, metadata);
+    } catch (error) {
+      const failure = classifyKafkaError(error);
+      if (failure.kind === KafkaFailureKind.UnknownTopic) {
+        this.partitions.invalidate(topic);
+      }
+      if (failure.kind === KafkaFailureKind.Retriable) {
+        await this.producer.failed(failure.message);
+      }
+      throw failure;
+    }
+  }
+
+  /**
+   * Sends all records in one Kafka transaction: a read_committed consumer sees all of them or none.
+   * Transactions run one at a time on this instance's transactional producer.
+   */
+  sendAtomically(topic: string, records: OutgoingRecord[]): Promise<RecordAck[]> {
+    const run = this.transactionQueue.then(() => this.runTransaction(topic, records));
+    this.transactionQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async runTransaction(topic: string, records: OutgoingRecord[]): Promise<RecordAck[]> {
+    const { messages, order } = await this.assign(topic, records);
+    let producer: Producer;
+    try {
+      producer = await this.transactional.get();
+    } catch (error) {
+      throw classifyKafkaError(error);
+    }
+    const transaction = await producer.transaction().catch((error: unknown) => {
+      void this.transactional.replace(`could not begin a transaction: ${(error as Error).message}`);
+      throw classifyKafkaError(error);
+    });
+    let metadata: RecordMetadata[];
+    try {
+      metadata = await transaction.send({
+        topic,
+        messages,
+        acks: -1,
+        compression: compressionType(this.config.producer.compression),
+      });
+    } catch (error) {
+      const failure = classifyKafkaError(error);
+      await transaction.abort().catch(async (abortError: unknown) => {
+        this.logger.warn(`abort failed: ${(abortError as Error).message}`);
+        await this.transactional.replace('a transaction could not be aborted');
+      });
+      throw failure;
+    }
+    try {
+      await transaction.commit();
+    } catch (error) {
+      await this.transactional.replace('a transaction could not be committed');
+      throw classifyKafkaError(error);
+    }
+    this.transactional.succeeded();
+    return this.acks(topic, records, order, metadata);
+  }
+
+  /** kafkajs messages with explicit partitions, and each record's index within its partition's batch. */
+  private async assign(
+    topic: string,
+    records: OutgoingRecord[],
+  ): Promise<{ messages: Message[]; order: { partition: number; index: number }[] }> {
+    const partitions = await this.partitions.partitionsFor(topic);
+    const counts = new Map<number, number>();
+    const order: { partition: number; index: number }[] = [];
+    const messages = records.map((record) => {
+      const partition = this.partitions.partitionOf(topic, partitions, record.key);
+      const index = counts.get(partition) ?? 0;
+      counts.set(partition, index + 1);
+      order.push({ partition, index });
+      return {
+        key: record.key,
+        value: record.value,
+        headers: record.headers,
+        partition,
+        timestamp: String(record.timestamp),
+      };
+    });
+    return { messages, order };
+  }
+
+  private acks(
+    topic: string,
+    records: OutgoingRecord[],
+    order: { partition: number; index: number }[],
+    metadata: RecordMetadata[],
+  ): RecordAck[] {
+    const base = new Map(metadata.map((m) => [m.partition, BigInt(m.baseOffset ?? '-1')]));
+    return records.map((record, i) => {
+      const { partition, index } = order[i]!;
+      const baseOffset = base.get(partition);
+      if (baseOffset === undefined || baseOffset < 0n) {
+        throw new Error(`the broker acknowledged no offset for ${topic}-${partition}`);
+      }
+      return {
+        topic,
+        partition,
+        offset: (baseOffset + BigInt(index)).toString(),
+        timestamp: record.timestamp,
+      };
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.transactionQueue;
+    await Promise.all([this.producer.close(), this.transactional.close()]);
+  }
+}

@@ -1,0 +1,132 @@
+import { Logger } from '@nestjs/common';
+import { Kafka, Producer, ProducerConfig } from 'kafkajs';
+
+/** Hooks the metrics layer uses to watch every producer instance, including replacements. */
+export interface ProducerObserver {
+  attach(producer: Producer, name: string): void;
+  connectionChanged(name: string, connected: boolean): void;
+  replaced(name: string, reason: string): void;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * One kafkajs producer that heals itself: it connects lazily (bounded by a timeout, so a send never hangs
+ * on a dead cluster), and is thrown away and rebuilt after repeated failures or when the caller says it is
+ * stuck (kafkajs does not recover from some broker disconnects, and a transactional producer whose commit
+ * or abort failed is unusable for good).
+ */
+export class SupervisedProducer {
+  private readonly logger: Logger;
+  private producer?: Producer;
+  private connecting?: Promise<Producer>;
+  private consecutiveFailures = 0;
+  private connected = false;
+  private closed = false;
+  replacements = 0;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly config: ProducerConfig,
+    readonly name: string,
+    private readonly connectTimeoutMs: number,
+    private readonly observer?: ProducerObserver,
+    private readonly maxConsecutiveFailures = 3,
+  ) {
+    this.logger = new Logger(`Producer:${name}`);
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  /** The connected producer, connecting (or reconnecting) first if needed. */
+  async get(): Promise<Producer> {
+    if (this.closed) {
+      throw new Error(`producer ${this.name} is closed`);
+    }
+    if (this.producer && this.connected) {
+      return this.producer;
+    }
+    this.connecting ??= this.connect().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async connect(): Promise<Producer> {
+    const producer = this.producer ?? this.create();
+    try {
+      await withTimeout(producer.connect(), this.connectTimeoutMs, `connecting producer ${this.name}`);
+      return producer;
+    } catch (error) {
+      // A half-connected kafkajs producer keeps retrying on its own; drop it and start clean next time.
+      await this.discard(producer);
+      throw error;
+    }
+  }
+
+  private create(): Producer {
+    const producer = this.kafka.producer(this.config);
+    producer.on(producer.events.CONNECT, () => this.setConnected(producer, true));
+    producer.on(producer.events.DISCONNECT, () => this.setConnected(producer, false));
+    this.observer?.attach(producer, this.name);
+    this.producer = producer;
+    return producer;
+  }
+
+  private setConnected(producer: Producer, connected: boolean): void {
+    if (producer === this.producer) {
+      this.connected = connected;
+      this.observer?.connectionChanged(this.name, connected);
+    }
+  }
+
+  succeeded(): void {
+    this.consecutiveFailures = 0;
+  }
+
+  /** Counts a failed send; after `maxConsecutiveFailures` in a row, the producer is rebuilt. */
+  async failed(reason: string): Promise<void> {
+    this.consecutiveFailures += 1;
+    if (this.consecutiveFailures >= this.maxConsecutiveFailures) {
+      await this.replace(`${this.consecutiveFailures} failures in a row (last: ${reason})`);
+    }
+  }
+
+  /** Throws the current producer away; the next get() builds and connects a new one. */
+  async replace(reason: string): Promise<void> {
+    const old = this.producer;
+    if (!old) {
+      return;
+    }
+    this.replacements += 1;
+    this.consecutiveFailures = 0;
+    this.logger.warn(`replacing the producer: ${reason}`);
+    this.observer?.replaced(this.name, reason);
+    await this.discard(old);
+  }
+
+  private async discard(producer: Producer): Promise<void> {
+    if (producer === this.producer) {
+      this.producer = undefined;
+      this.connected = false;
+      this.observer?.connectionChanged(this.name, false);
+    }
+    await withTimeout(producer.disconnect(), this.connectTimeoutMs, 'disconnect').catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const producer = this.producer;
+    if (producer) {
+      await this.discard(producer);
+    }
+  }
+}

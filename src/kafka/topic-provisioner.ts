@@ -1,0 +1,100 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Admin } from 'kafkajs';
+import { AppConfig, TopicSpec } from '../config/app-config';
+import { KAFKA_ADMIN } from './kafka.constants';
+
+const RETRY_EVERY_MS = 5000;
+
+/**
+ * Creates the service's topics at start-up if they are missing, with partitions, replication factor and
+ * configs from configuration (the seed's NewTopic beans). An existing topic is left alone; a different
+ * partition count is only logged. If Kafka is down, start-up goes on and provisioning retries in the
+ * background; readiness reports it.
+ */
+@Injectable()
+export class TopicProvisioner implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(TopicProvisioner.name);
+  private readonly extraTopics: TopicSpec[] = [];
+  private timer?: NodeJS.Timeout;
+  private done = false;
+  private stopped = false;
+
+  constructor(
+    @Inject(KAFKA_ADMIN) private readonly admin: Admin,
+    private readonly config: AppConfig,
+  ) {}
+
+  get provisioned(): boolean {
+    return this.done;
+  }
+
+  /** Other modules (the feedback consumer's dead-letter topic) add their topics before bootstrap. */
+  addTopic(spec: TopicSpec): void {
+    this.extraTopics.push(spec);
+  }
+
+  topics(): TopicSpec[] {
+    return [this.config.topics.messages, this.config.topics.feedback, ...this.extraTopics];
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.attempt();
+  }
+
+  private async attempt(): Promise<void> {
+    try {
+      await this.provision();
+      this.done = true;
+    } catch (error) {
+      this.logger.error(
+        `Failed to create topic(s) ${this.topics()
+          .map((t) => t.name)
+          .join(', ')}: ${(error as Error).message}; retrying every ${RETRY_EVERY_MS / 1000} s`,
+      );
+      if (!this.stopped) {
+        this.timer = setTimeout(() => void this.attempt(), RETRY_EVERY_MS);
+        this.timer.unref();
+      }
+    }
+  }
+
+  /** Creates what is missing; returns the names it created. */
+  async provision(): Promise<string[]> {
+    const wanted = this.topics();
+    await this.admin.connect();
+    const existing = new Set(await this.admin.listTopics());
+    const missing = wanted.filter((t) => !existing.has(t.name));
+    if (missing.length > 0) {
+      await this.admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({
+          topic: t.name,
+          numPartitions: t.partitions,
+          replicationFactor: t.replicationFactor,
+          configEntries: Object.entries(t.configs).map(([name, value]) => ({ name, value })),
+        })),
+      });
+      this.logger.log(
+        `Created topic(s) ${missing.map((t) => `${t.name} (${t.partitions} partitions)`).join(', ')}`,
+      );
+    }
+    const present = wanted.filter((t) => existing.has(t.name));
+    if (present.length > 0) {
+      const { topics } = await this.admin.fetchTopicMetadata({ topics: present.map((t) => t.name) });
+      for (const topic of topics) {
+        const spec = present.find((t) => t.name === topic.name);
+        if (spec && topic.partitions.length !== spec.partitions) {
+          this.logger.warn(
+            `Topic ${topic.name} exists with ${topic.partitions.length} partitions; configuration asks for ${spec.partitions}. Left as it is.`,
+          );
+        }
+      }
+    }
+    return missing.map((t) => t.name);
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+}

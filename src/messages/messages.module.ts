@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { MessageBatchPipe } from './message-batch.pipe';
+import { MESSAGE_RULES } from './message-rules';
+import { MessageValidator } from './message-validator';
+import { MessagesController } from './messages.controller';
+import { ProducerService } from './producer.service';
+
+/** The HTTP produce path: Message DTOs and their rules, MessagesController, ProducerService. */
+@Module({
+  controllers: [MessagesController],
+  providers: [ProducerService, MessageValidator, MessageBatchPipe, ...MESSAGE_RULES],
+  exports: [ProducerService, MessageValidator, ...MESSAGE_RULES],
+})
+export class MessagesModule {}

@@ -1,0 +1,120 @@
+import { OutgoingRecord, RecordAck } from '../kafka/record-sender';
+
+export interface AccumulatorOptions {
+  /** Send as soon as this many bytes wait (the Java client's batch.size). */
+  batchSizeBytes: number;
+  /** Otherwise wait at most this long for more records (linger.ms). */
+  lingerMs: number;
+  /** Upper bound of one produce request's record bytes. */
+  maxRequestBytes: number;
+}
+
+type SendFn = (topic: string, records: OutgoingRecord[]) => Promise<RecordAck[]>;
+
+interface Pending {
+  record: OutgoingRecord;
+  size: number;
+  resolve: (ack: RecordAck) => void;
+  reject: (error: unknown) => void;
+}
+
+interface TopicQueue {
+  pending: Pending[];
+  bytes: number;
+  timer?: NodeJS.Timeout;
+  inFlight?: Promise<void>;
+}
+
+/**
+ * Coalesces concurrent sends into one produce request per topic, like the Java client's linger.ms and
+ * batch.size: a record waits until `batchSizeBytes` are queued or `lingerMs` passed, whichever is first.
+ * One request per topic is in flight at a time (the idempotent producer serializes them anyway); what
+ * queues meanwhile goes out in the next request as soon as it returns. Every caller gets its own ack.
+ */
+export class RecordAccumulator {
+  private readonly queues = new Map<string, TopicQueue>();
+
+  constructor(
+    private readonly sendBatch: SendFn,
+    private readonly options: AccumulatorOptions,
+    private readonly onRequest?: (records: number, bytes: number) => void,
+  ) {}
+
+  add(topic: string, record: OutgoingRecord): Promise<RecordAck> {
+    const queue = this.queue(topic);
+    const size = record.value.length + Buffer.byteLength(record.key) + 64;
+    return new Promise<RecordAck>((resolve, reject) => {
+      queue.pending.push({ record, size, resolve, reject });
+      queue.bytes += size;
+      if (queue.inFlight) {
+        return;
+      }
+      if (queue.bytes >= this.options.batchSizeBytes) {
+        this.flush(topic, queue);
+      } else {
+        queue.timer ??= setTimeout(() => this.flush(topic, queue), this.options.lingerMs);
+      }
+    });
+  }
+
+  /** Resolves when nothing is queued or in flight (for graceful shutdown). */
+  async drain(): Promise<void> {
+    for (;;) {
+      const busy = [...this.queues.entries()].filter(([, q]) => q.inFlight !== undefined || q.pending.length > 0);
+      if (busy.length === 0) {
+        return;
+      }
+      for (const [topic, queue] of busy) {
+        if (!queue.inFlight) {
+          this.flush(topic, queue);
+        }
+      }
+      await Promise.all(busy.map(([, q]) => q.inFlight ?? Promise.resolve()));
+    }
+  }
+
+  private queue(topic: string): TopicQueue {
+    let queue = this.queues.get(topic);
+    if (!queue) {
+      queue = { pending: [], bytes: 0 };
+      this.queues.set(topic, queue);
+    }
+    return queue;
+  }
+
+  private flush(topic: string, queue: TopicQueue): void {
+    clearTimeout(queue.timer);
+    queue.timer = undefined;
+    if (queue.inFlight || queue.pending.length === 0) {
+      return;
+    }
+    let bytes = 0;
+    let count = 0;
+    while (count < queue.pending.length) {
+      const next = queue.pending[count]!;
+      if (count > 0 && bytes + next.size > this.options.maxRequestBytes) {
+        break;
+      }
+      bytes += next.size;
+      count += 1;
+    }
+    const batch = queue.pending.splice(0, count);
+    queue.bytes -= bytes;
+    this.onRequest?.(batch.length, bytes);
+    queue.inFlight = this.sendBatch(
+      topic,
+      batch.map((p) => p.record),
+    )
+      .then(
+        (acks) => batch.forEach((p, i) => p.resolve(acks[i]!)),
+        (error: unknown) => batch.forEach((p) => p.reject(error)),
+      )
+      .finally(() => {
+        queue.inFlight = undefined;
+        // Records that queued during the request have waited a round trip already: send them now.
+        if (queue.pending.length > 0) {
+          this.flush(topic, queue);
+        }
+      });
+  }
+}

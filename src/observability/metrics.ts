@@ -1,0 +1,122 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, register } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+function counter<T extends string>(name: string, help: string, labelNames: readonly T[] = []): Counter<T> {
+  return (register.getSingleMetric(name) as Counter<T>) ?? new Counter({ name, help, labelNames });
+}
+function histogram<T extends string>(
+  name: string,
+  help: string,
+  labelNames: readonly T[] = [],
+  buckets = LATENCY_BUCKETS,
+): Histogram<T> {
+  return (
+    (register.getSingleMetric(name) as Histogram<T>) ?? new Histogram({ name, help, labelNames, buckets })
+  );
+}
+function gauge<T extends string>(name: string, help: string, labelNames: readonly T[] = []): Gauge<T> {
+  return (register.getSingleMetric(name) as Gauge<T>) ?? new Gauge({ name, help, labelNames });
+}
+
+/**
+ * Every metric the service defines, under the names Micrometer gives the seed's meters in Prometheus
+ * (kafka.producer.messages.sent → kafka_producer_messages_sent_total, …). Registered on prom-client's
+ * default registry, which /actuator/prometheus exposes. Labels are low-cardinality: topic, type, error
+ * class, route template; never ids or keys.
+ */
+@Injectable()
+export class Metrics {
+  readonly messagesSent = counter('kafka_producer_messages_sent_total', 'Messages the broker acknowledged', [
+    'topic',
+    'type',
+  ] as const);
+  readonly messagesFailed = counter(
+    'kafka_producer_messages_failed_total',
+    'Messages that could not be sent',
+    ['topic', 'type', 'error'] as const,
+  );
+  readonly sendTime = histogram(
+    'kafka_producer_message_send_time_seconds',
+    'Time from accepting a message to the broker acknowledgement, retries included',
+    ['topic'] as const,
+  );
+  readonly messagesReceived = counter(
+    'kafka_producer_messages_received_total',
+    'Feedback messages received and handled',
+    ['topic', 'type'] as const,
+  );
+  readonly messagesDeadLettered = counter(
+    'kafka_producer_messages_dead_lettered_total',
+    'Feedback records written to the dead-letter topic',
+    ['topic', 'error'] as const,
+  );
+  readonly apiSend = histogram('api_message_send_seconds', 'Time taken to process message send request');
+  readonly apiSendSimple = histogram(
+    'api_message_send_simple_seconds',
+    'Time taken to process simple message send request',
+  );
+  readonly apiSendBatch = histogram(
+    'api_message_send_batch_seconds',
+    'Time taken to process batch send request',
+  );
+  readonly httpRequests = histogram('http_server_requests_seconds', 'HTTP server requests', [
+    'method',
+    'uri',
+    'status',
+    'outcome',
+    'exception',
+  ] as const);
+  readonly sendRetries = counter(
+    'kafka_producer_send_retries_total',
+    'Send attempts retried after a retriable failure',
+    ['topic'] as const,
+  );
+  readonly recordsPerRequest = histogram(
+    'kafka_producer_batch_size_records',
+    'Records per produce request (coalesced sends)',
+    [] as const,
+    [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+  );
+  readonly bytesPerRequest = histogram(
+    'kafka_producer_batch_size_bytes',
+    'Uncompressed record bytes per produce request',
+    [] as const,
+    [256, 1024, 4096, 16384, 65536, 262144, 1048576],
+  );
+  readonly inFlightSends = gauge(
+    'kafka_producer_in_flight_sends',
+    'Sends waiting for a broker acknowledgement',
+  );
+  readonly kafkaRequests = counter(
+    'kafka_producer_requests_total',
+    'Requests the producers sent to brokers',
+    ['producer', 'api'] as const,
+  );
+  readonly kafkaRequestQueue = gauge(
+    'kafka_producer_request_queue_size',
+    'Requests queued on a broker connection',
+    ['producer', 'broker'] as const,
+  );
+  readonly kafkaRequestTimeouts = counter(
+    'kafka_producer_request_timeouts_total',
+    'Broker requests that timed out',
+    ['producer'] as const,
+  );
+  readonly producerConnected = gauge(
+    'kafka_producer_connected',
+    '1 when the producer is connected to the cluster',
+    ['producer'] as const,
+  );
+  readonly producerReplacements = counter(
+    'kafka_producer_replacements_total',
+    'Producers thrown away and rebuilt after repeated failures',
+    ['producer'] as const,
+  );
+  readonly consumerConnected = gauge(
+    'kafka_consumer_connected',
+    '1 when the feedback consumer is in its group',
+    ['group'] as const,
+  );
+}
