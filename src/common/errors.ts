@@ -64,6 +64,8 @@ export class KafkaSendError extends Error {
     /** The error class name for metrics labels (low cardinality). */
     readonly errorClass: string,
     cause?: unknown,
+    /** The producer's sequence/epoch state may be out of step with the broker: rebuild the producer. */
+    readonly resetsProducer = kind !== KafkaFailureKind.Retriable,
   ) {
     super(message, { cause });
     this.name = 'KafkaSendError';

@@ -75,7 +75,11 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
       if (failure.kind === KafkaFailureKind.UnknownTopic) {
         this.partitions.invalidate(topic);
       }
-      if (failure.kind === KafkaFailureKind.Retriable) {
+      if (failure.resetsProducer) {
+        // kafkajs rolls back the sequence numbers of every partition in a failed request, even those the
+        // broker appended; only a new producer id gets them back in step.
+        await this.producer.replace(`a produce request failed (${failure.errorClass})`);
+      } else if (failure.kind === KafkaFailureKind.Retriable) {
         await this.producer.failed(failure.message);
       }
       throw failure;
@@ -114,10 +118,12 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
       });
     } catch (error) {
       const failure = classifyKafkaError(error);
-      await transaction.abort().catch(async (abortError: unknown) => {
+      await transaction.abort().catch((abortError: unknown) => {
         this.logger.warn(`abort failed: ${(abortError as Error).message}`);
-        await this.transactional.replace('a transaction could not be aborted');
       });
+      // After a failed send kafkajs' sequence numbers are out of step with the broker (and a failed abort
+      // leaves the producer unusable): a new producer gets a fresh epoch and fences anything left open.
+      await this.transactional.replace(`a transaction was aborted (${failure.errorClass})`);
       throw failure;
     }
     try {

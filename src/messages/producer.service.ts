@@ -45,6 +45,9 @@ export class ProducerService {
         metrics.recordsPerRequest.observe(records);
         metrics.bytesPerRequest.observe(bytes);
       },
+      (error) =>
+        error instanceof KafkaSendError &&
+        (error.kind === KafkaFailureKind.RecordTooLarge || error.kind === KafkaFailureKind.Fatal),
     );
   }
 

@@ -21,6 +21,8 @@ interface Pending {
 interface TopicQueue {
   pending: Pending[];
   bytes: number;
+  /** When the oldest pending record arrived (linger is counted from it, as in the Java client). */
+  since: number;
   timer?: NodeJS.Timeout;
   inFlight?: Promise<void>;
 }
@@ -38,29 +40,42 @@ export class RecordAccumulator {
     private readonly sendBatch: SendFn,
     private readonly options: AccumulatorOptions,
     private readonly onRequest?: (records: number, bytes: number) => void,
+    /** When a coalesced request fails with this error, each record is retried alone (one bad record must not fail its neighbours). */
+    private readonly isolateOn: (error: unknown) => boolean = () => false,
   ) {}
 
   add(topic: string, record: OutgoingRecord): Promise<RecordAck> {
     const queue = this.queue(topic);
     const size = record.value.length + Buffer.byteLength(record.key) + 64;
     return new Promise<RecordAck>((resolve, reject) => {
+      if (queue.pending.length === 0) {
+        queue.since = Date.now();
+      }
       queue.pending.push({ record, size, resolve, reject });
       queue.bytes += size;
-      if (queue.inFlight) {
-        return;
-      }
-      if (queue.bytes >= this.options.batchSizeBytes) {
-        this.flush(topic, queue);
-      } else {
-        queue.timer ??= setTimeout(() => this.flush(topic, queue), this.options.lingerMs);
-      }
+      this.schedule(topic, queue);
     });
+  }
+
+  /** Sends now if the batch is full or has lingered long enough, else arms the linger timer. */
+  private schedule(topic: string, queue: TopicQueue): void {
+    if (queue.inFlight || queue.pending.length === 0) {
+      return;
+    }
+    const waited = Date.now() - queue.since;
+    if (queue.bytes >= this.options.batchSizeBytes || waited >= this.options.lingerMs) {
+      this.flush(topic, queue);
+    } else {
+      queue.timer ??= setTimeout(() => this.flush(topic, queue), this.options.lingerMs - waited);
+    }
   }
 
   /** Resolves when nothing is queued or in flight (for graceful shutdown). */
   async drain(): Promise<void> {
     for (;;) {
-      const busy = [...this.queues.entries()].filter(([, q]) => q.inFlight !== undefined || q.pending.length > 0);
+      const busy = [...this.queues.entries()].filter(
+        ([, q]) => q.inFlight !== undefined || q.pending.length > 0,
+      );
       if (busy.length === 0) {
         return;
       }
@@ -76,13 +91,19 @@ export class RecordAccumulator {
   private queue(topic: string): TopicQueue {
     let queue = this.queues.get(topic);
     if (!queue) {
-      queue = { pending: [], bytes: 0 };
+      queue = { pending: [], bytes: 0, since: 0 };
       this.queues.set(topic, queue);
     }
     return queue;
   }
 
   private flush(topic: string, queue: TopicQueue): void {
+    if (queue.inFlight) {
+      // The timer fired during a request; schedule() runs again when it returns.
+      clearTimeout(queue.timer);
+      queue.timer = undefined;
+      return;
+    }
     clearTimeout(queue.timer);
     queue.timer = undefined;
     if (queue.inFlight || queue.pending.length === 0) {
@@ -100,6 +121,7 @@ export class RecordAccumulator {
     }
     const batch = queue.pending.splice(0, count);
     queue.bytes -= bytes;
+    queue.since = Date.now();
     this.onRequest?.(batch.length, bytes);
     queue.inFlight = this.sendBatch(
       topic,
@@ -107,14 +129,19 @@ export class RecordAccumulator {
     )
       .then(
         (acks) => batch.forEach((p, i) => p.resolve(acks[i]!)),
-        (error: unknown) => batch.forEach((p) => p.reject(error)),
+        async (error: unknown) => {
+          if (batch.length === 1 || !this.isolateOn(error)) {
+            batch.forEach((p) => p.reject(error));
+            return;
+          }
+          for (const p of batch) {
+            await this.sendBatch(topic, [p.record]).then(([ack]) => p.resolve(ack!), p.reject);
+          }
+        },
       )
       .finally(() => {
         queue.inFlight = undefined;
-        // Records that queued during the request have waited a round trip already: send them now.
-        if (queue.pending.length > 0) {
-          this.flush(topic, queue);
-        }
+        this.schedule(topic, queue);
       });
   }
 }

@@ -1,7 +1,7 @@
 import * as localKafka from '../../scripts/kafka/local-kafka';
 
-/** The broker this run started, if any; global teardown stops it. */
-export const TEST_BROKER_NAME = 'test';
+/** The broker this run starts (its state lives in .run/kafka-<name>); global teardown stops it. */
+const TEST_BROKER_NAME = process.env.KAFKA_TEST_BROKER_NAME ?? 'test';
 
 /**
  * Starts a real single-node Kafka for the whole run, unless KAFKA_BROKERS already names a cluster (then it

@@ -1,0 +1,74 @@
+import { Admin } from 'kafkajs';
+import { RunningApp, startApp, testAdmin, uniqueTopic } from './support/app';
+import { expectErrorShape, post } from './support/http';
+import { kcatReadAll } from './support/kcat';
+
+interface BatchResult {
+  status: string;
+  count: number;
+  results: { messageId: string; topic: string; partition: number; offset: number }[];
+}
+
+describe('POST /api/messages/batch: all messages in one Kafka transaction', () => {
+  const topic = uniqueTopic('batch');
+  let admin: Admin;
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    admin = await testAdmin();
+    // The broker refuses records over 2 KiB on this topic; the service's own limit is higher, so a big
+    // record reaches the broker inside the transaction and fails it part way.
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic, numPartitions: 3, configEntries: [{ name: 'max.message.bytes', value: '2048' }] }],
+    });
+    running = await startApp({
+      KAFKA_TOPIC: topic,
+      MESSAGE_MAX_CONTENT_LENGTH: '100000',
+      KAFKA_PRODUCER_COMPRESSION: 'none',
+    });
+  });
+  afterAll(async () => {
+    await running.close();
+    await admin.disconnect();
+  });
+
+  it('commits a batch: a read_committed consumer sees every message at the offsets returned', async () => {
+    const messages = Array.from({ length: 10 }, (_, i) => ({ content: `batch-${i}`, id: `b-${topic}-${i}` }));
+    const { status, body } = await post<BatchResult>(`${running.url}/api/messages/batch`, messages);
+
+    expect(status).toBe(200);
+    expect(body.count).toBe(10);
+    const committed = kcatReadAll(topic, 'read_committed').filter((r) => r.key?.startsWith(`b-${topic}`));
+    expect(committed).toHaveLength(10);
+    for (const result of body.results) {
+      const record = committed.find((r) => r.partition === result.partition && r.offset === result.offset);
+      expect(record?.key).toBe(result.messageId);
+    }
+  });
+
+  it('leaves nothing visible when the batch fails part way, and says why', async () => {
+    const marker = `fail-${Date.now()}`;
+    const messages = [
+      { content: 'first', source: marker },
+      { content: 'y'.repeat(4000), source: marker },
+      { content: 'third', source: marker },
+    ];
+    const { status, body } = await post(`${running.url}/api/messages/batch`, messages);
+
+    expect(status).toBe(413);
+    expectErrorShape(body, 413);
+    expect(body.message).toMatch(/too large/);
+    const visible = kcatReadAll(topic, 'read_committed').filter((r) => r.payload?.includes(marker));
+    expect(visible).toHaveLength(0);
+  });
+
+  it('still commits batches after an aborted one', async () => {
+    const { status, body } = await post<BatchResult>(`${running.url}/api/messages/batch`, [
+      { content: 'after' },
+      { content: 'abort' },
+    ]);
+    expect(status).toBe(200);
+    expect(body.count).toBe(2);
+  });
+});

@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto';
+import { INestApplication } from '@nestjs/common';
+import { Test, TestingModuleBuilder } from '@nestjs/testing';
+import { Admin, Kafka, logLevel } from 'kafkajs';
+import { AppModule } from '../../src/app.module';
+import { configureApp } from '../../src/app.setup';
+
+export interface RunningApp {
+  app: INestApplication;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Boots the whole service (AppModule, as main.ts does) on a free port, with extra environment variables
+ * set only while its configuration is read. `customize` may override providers at the boundary.
+ */
+export async function startApp(
+  env: Record<string, string> = {},
+  customize?: (builder: TestingModuleBuilder) => TestingModuleBuilder,
+): Promise<RunningApp> {
+  const saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, env);
+  try {
+    let builder = Test.createTestingModule({ imports: [AppModule] });
+    if (customize) {
+      builder = customize(builder);
+    }
+    const moduleRef = await builder.compile();
+    const app = configureApp(
+      moduleRef.createNestApplication({ bodyParser: false, logger: ['error', 'warn'] }),
+    );
+    await app.listen(0, '127.0.0.1');
+    const url = await app.getUrl();
+    return { app, url: url.replace('[::1]', '127.0.0.1'), close: () => app.close() };
+  } finally {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) {
+        delete process.env[key];
+      } else {
+        process.env[key] = value;
+      }
+    }
+  }
+}
+
+/** A unique topic name, so test files never see each other's records. */
+export function uniqueTopic(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/** An admin client of the test's own (not the app's), for checks and set-up. */
+export async function testAdmin(): Promise<Admin> {
+  const admin = new Kafka({
+    clientId: 'e2e-test-admin',
+    brokers: (process.env.KAFKA_BROKERS ?? '').split(','),
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  return admin;
+}
