@@ -100,7 +100,9 @@ describe('POST /api/messages and /api/messages/simple (real broker, read back wi
     const offsets = results.map((r) => r.offset);
     expect([...offsets].sort((a, b) => a - b)).toEqual(offsets);
     const records = kcatRead('demo-topic', results[0]!.partition, results[0]!.offset, 20);
-    expect(records.map((r) => JSON.parse(r.payload ?? '{}').content)).toEqual(results.map((_, i) => `n${i}`));
+    expect(records.map((r) => (JSON.parse(r.payload ?? '{}') as { content: string }).content)).toEqual(
+      results.map((_, i) => `n${i}`),
+    );
     expect(records.every((r) => r.key === 'order-42')).toBe(true);
   });
 

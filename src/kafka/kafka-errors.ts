@@ -74,10 +74,12 @@ export function classifyKafkaError(error: unknown): KafkaSendError {
   // exhausted retries are worth another attempt after a backoff.
   const final =
     outer?.name === 'KafkaJSNonRetriableError' && innermost?.retriable === false && types.length > 0;
+  const kind = final ? KafkaFailureKind.Fatal : KafkaFailureKind.Retriable;
   return new KafkaSendError(
-    final ? KafkaFailureKind.Fatal : KafkaFailureKind.Retriable,
+    kind,
     detail,
     errorClass,
     error,
+    final || types.some((t) => PRODUCER_STATE.has(t)),
   );
 }

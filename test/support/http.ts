@@ -14,7 +14,7 @@ export async function post<T = Record<string, unknown>>(
   const response = await fetch(url, {
     method: 'POST',
     headers: raw ? headers : { 'content-type': 'application/json', ...headers },
-    body: raw ? (body as string | undefined) : JSON.stringify(body),
+    body: raw ? body : JSON.stringify(body),
   });
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : {}) as T };
