@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { CompressionCodecName, Environment, SaslMechanismName } from './environment';
 
@@ -38,7 +39,16 @@ export class AppConfig {
     maxBatchMessages: number;
   };
   readonly health: { cacheMs: number; timeoutMs: number };
-  readonly feedback: { enabled: boolean };
+  readonly feedback: {
+    enabled: boolean;
+    topic: string;
+    groupId: string;
+    deadLetterTopic: TopicSpec;
+    maxAttempts: number;
+    retryBackoffMs: number;
+  };
+  readonly security: { apiKeys: string[]; actuatorRequiresApiKey: boolean };
+  readonly shutdown: { timeoutMs: number };
 
   constructor(env: Environment, version = '0.0.0') {
     this.app = { name: env.APP_NAME, env: env.NODE_ENV, version, buildCommit: env.BUILD_COMMIT };
@@ -56,6 +66,15 @@ export class AppConfig {
       clientId: env.KAFKA_CLIENT_ID ?? env.APP_NAME,
       connectionTimeoutMs: env.KAFKA_CONNECTION_TIMEOUT_MS,
       requestTimeoutMs: env.KAFKA_REQUEST_TIMEOUT_MS,
+      ssl: env.KAFKA_SSL_ENABLED
+        ? {
+            ca: readSecret('KAFKA_SSL_CA_FILE', env.KAFKA_SSL_CA_FILE),
+            cert: readSecret('KAFKA_SSL_CERT_FILE', env.KAFKA_SSL_CERT_FILE),
+            key: readSecret('KAFKA_SSL_KEY_FILE', env.KAFKA_SSL_KEY_FILE),
+            rejectUnauthorized: env.KAFKA_SSL_REJECT_UNAUTHORIZED,
+          }
+        : undefined,
+      sasl: saslOf(env),
     };
     const topic = (name: string): TopicSpec => ({
       name,
@@ -88,6 +107,50 @@ export class AppConfig {
       maxBatchMessages: env.BATCH_MAX_MESSAGES,
     };
     this.health = { cacheMs: env.HEALTH_CACHE_MS, timeoutMs: env.HEALTH_TIMEOUT_MS };
-    this.feedback = { enabled: env.FEEDBACK_CONSUMER_ENABLED };
+    this.feedback = {
+      enabled: env.FEEDBACK_CONSUMER_ENABLED,
+      topic: env.KAFKA_FEEDBACK_TOPIC,
+      groupId: env.FEEDBACK_CONSUMER_GROUP ?? `${env.APP_NAME}-consumer-group`,
+      deadLetterTopic: topic(env.FEEDBACK_DLT_TOPIC ?? `${env.KAFKA_FEEDBACK_TOPIC}.DLT`),
+      maxAttempts: env.FEEDBACK_MAX_ATTEMPTS,
+      retryBackoffMs: env.FEEDBACK_RETRY_BACKOFF_MS,
+    };
+    const fileKeys = (readSecret('API_KEYS_FILE', env.API_KEYS_FILE) ?? '')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line.length > 0 && !line.startsWith('#'));
+    this.security = {
+      apiKeys: [...(env.API_KEYS ?? []), ...fileKeys],
+      actuatorRequiresApiKey: env.ACTUATOR_REQUIRE_API_KEY,
+    };
+    this.shutdown = { timeoutMs: env.SHUTDOWN_TIMEOUT_MS };
   }
+}
+
+/** Reads a secret or certificate file named by a variable; a missing file stops start-up with its name. */
+function readSecret(variable: string, file: string | undefined): string | undefined {
+  if (!file) {
+    return undefined;
+  }
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(
+      `Invalid configuration:\n  ${variable}=${JSON.stringify(file)}: ${(error as Error).message}`,
+    );
+  }
+}
+
+function saslOf(env: Environment): AppConfig['kafka']['sasl'] {
+  if (!env.KAFKA_SASL_MECHANISM) {
+    return undefined;
+  }
+  const password =
+    readSecret('KAFKA_SASL_PASSWORD_FILE', env.KAFKA_SASL_PASSWORD_FILE)?.trim() ?? env.KAFKA_SASL_PASSWORD;
+  if (!env.KAFKA_SASL_USERNAME || !password) {
+    throw new Error(
+      'Invalid configuration:\n  KAFKA_SASL_MECHANISM is set: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (or _FILE) are required',
+    );
+  }
+  return { mechanism: env.KAFKA_SASL_MECHANISM, username: env.KAFKA_SASL_USERNAME, password };
 }

@@ -227,6 +227,94 @@ export class Environment {
   @Transform(bool)
   @IsBoolean()
   FEEDBACK_CONSUMER_ENABLED = true;
+
+  /** spring.kafka.consumer.group-id (default: <APP_NAME>-consumer-group, exactly) */
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  FEEDBACK_CONSUMER_GROUP?: string;
+
+  /** Dead-letter topic for feedback records that cannot be handled (default: <KAFKA_FEEDBACK_TOPIC>.DLT). */
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9._-]{1,249}$/, { message: 'FEEDBACK_DLT_TOPIC is not a valid Kafka topic name' })
+  FEEDBACK_DLT_TOPIC?: string;
+
+  /** Attempts to handle one feedback record before it goes to the dead-letter topic. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(20)
+  FEEDBACK_MAX_ATTEMPTS = 3;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  FEEDBACK_RETRY_BACKOFF_MS = 200;
+
+  /** spring.kafka.ssl.*: TLS to the brokers. */
+  @Transform(bool)
+  @IsBoolean()
+  KAFKA_SSL_ENABLED = false;
+
+  /** PEM CA bundle that signs the brokers' certificates (default: the system's CAs). */
+  @IsOptional()
+  @IsString()
+  KAFKA_SSL_CA_FILE?: string;
+
+  /** PEM client certificate and key, for mutual TLS. */
+  @IsOptional()
+  @IsString()
+  KAFKA_SSL_CERT_FILE?: string;
+
+  @IsOptional()
+  @IsString()
+  KAFKA_SSL_KEY_FILE?: string;
+
+  /** Verify the brokers' certificates and host names (leave on outside of experiments). */
+  @Transform(bool)
+  @IsBoolean()
+  KAFKA_SSL_REJECT_UNAUTHORIZED = true;
+
+  /** spring.kafka.properties.sasl.mechanism */
+  @IsOptional()
+  @IsIn(SASL_MECHANISMS)
+  KAFKA_SASL_MECHANISM?: SaslMechanismName;
+
+  @IsOptional()
+  @IsString()
+  KAFKA_SASL_USERNAME?: string;
+
+  @IsOptional()
+  @IsString()
+  KAFKA_SASL_PASSWORD?: string;
+
+  /** A file holding the SASL password (a mounted secret); wins over KAFKA_SASL_PASSWORD. */
+  @IsOptional()
+  @IsString()
+  KAFKA_SASL_PASSWORD_FILE?: string;
+
+  /** Comma-separated API keys; when set, every /api/** call needs one (Bearer or X-API-Key). */
+  @Transform(csv)
+  @IsOptional()
+  @IsString({ each: true })
+  API_KEYS?: string[];
+
+  /** A file with one API key per line (a mounted secret); added to API_KEYS. */
+  @IsOptional()
+  @IsString()
+  API_KEYS_FILE?: string;
+
+  /** Whether /actuator/** (except health) needs an API key too when API keys are set. */
+  @Transform(bool)
+  @IsBoolean()
+  ACTUATOR_REQUIRE_API_KEY = false;
+
+  /** Longest graceful shutdown: in-flight sends finish and flush within it, then the process exits. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  SHUTDOWN_TIMEOUT_MS = 15000;
 }
 
 /** Validates raw environment variables; throws one error naming every bad variable and why. */
