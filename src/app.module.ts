@@ -4,13 +4,14 @@ import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { JsonBodyMiddleware } from './common/json-body.middleware';
 import { VALIDATION_OPTIONS } from './common/validation';
 import { ConfigModule } from './config/config.module';
+import { FeedbackModule } from './feedback/feedback.module';
 import { KafkaModule } from './kafka/kafka.module';
 import { MessagesModule } from './messages/messages.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { RequestIdMiddleware } from './observability/request-id.middleware';
 
 @Module({
-  imports: [ConfigModule, ObservabilityModule, KafkaModule, MessagesModule],
+  imports: [ConfigModule, ObservabilityModule, KafkaModule, MessagesModule, FeedbackModule],
   providers: [
     { provide: APP_PIPE, useFactory: () => new ValidationPipe(VALIDATION_OPTIONS) },
     { provide: APP_FILTER, useClass: AllExceptionsFilter },

@@ -1,0 +1,61 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppConfig } from '../config/app-config';
+import { DeadLetterPublisher } from './dead-letter.publisher';
+import { FeedbackFailureKind, FeedbackRejectedError } from './feedback-errors';
+import { describeRecord, FeedbackRecord } from './feedback-record';
+import { FeedbackHandler } from './feedback.handler';
+
+export type ProcessOutcome =
+  | { outcome: 'handled'; attempts: number }
+  | { outcome: 'dead-lettered'; kind: FeedbackFailureKind; attempts: number; error: Error };
+
+/**
+ * Sees one record through to an end the consumer may commit: handled, or written to the dead-letter
+ * topic. A refused record (not JSON, not a Message) is dead-lettered at once, since retrying cannot
+ * change it; any other handler error is retried up to FEEDBACK_MAX_ATTEMPTS times with doubling backoff.
+ * Rejects only when the dead-letter write fails: then the record must stay uncommitted.
+ */
+@Injectable()
+export class FeedbackRecordProcessor {
+  private readonly logger = new Logger(FeedbackRecordProcessor.name);
+
+  constructor(
+    private readonly handler: FeedbackHandler,
+    private readonly deadLetters: DeadLetterPublisher,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** `stillOwned` keeps the group membership alive between attempts (kafkajs' heartbeat). */
+  async process(record: FeedbackRecord, stillOwned: () => Promise<void>): Promise<ProcessOutcome> {
+    const { maxAttempts, retryBackoffMs } = this.config.feedback;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        this.handler.handle(record);
+        return { outcome: 'handled', attempts: attempt };
+      } catch (thrown) {
+        const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+        if (error instanceof FeedbackRejectedError) {
+          await this.deadLetters.publish(record, error.kind, error, attempt);
+          return { outcome: 'dead-lettered', kind: error.kind, attempts: attempt, error };
+        }
+        if (attempt >= maxAttempts) {
+          await this.deadLetters.publish(record, FeedbackFailureKind.HandlerFailed, error, attempt);
+          return {
+            outcome: 'dead-lettered',
+            kind: FeedbackFailureKind.HandlerFailed,
+            attempts: attempt,
+            error,
+          };
+        }
+        const backoffMs = retryBackoffMs * 2 ** (attempt - 1);
+        this.logger.warn(
+          `Handling ${describeRecord(record)} failed (attempt ${attempt} of ${maxAttempts}): ` +
+            `${error.message}; retrying in ${backoffMs} ms`,
+        );
+        await sleep(backoffMs);
+        await stillOwned();
+      }
+    }
+  }
+}
