@@ -7,6 +7,7 @@ import { ConfigModule } from './config/config.module';
 import { FeedbackModule } from './feedback/feedback.module';
 import { KafkaModule } from './kafka/kafka.module';
 import { MessagesModule } from './messages/messages.module';
+import { HttpMetricsMiddleware } from './observability/http-metrics.middleware';
 import { ObservabilityModule } from './observability/observability.module';
 import { RequestIdMiddleware } from './observability/request-id.middleware';
 
@@ -19,6 +20,6 @@ import { RequestIdMiddleware } from './observability/request-id.middleware';
 })
 export class AppModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(RequestIdMiddleware, JsonBodyMiddleware).forRoutes('*');
+    consumer.apply(RequestIdMiddleware, HttpMetricsMiddleware, JsonBodyMiddleware).forRoutes('*');
   }
 }

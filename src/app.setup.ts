@@ -1,5 +1,6 @@
 import { INestApplication, NestApplicationOptions } from '@nestjs/common';
 import { useContainer } from 'class-validator';
+import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 
 /** Options for NestFactory.create: our own JSON body middleware replaces Nest's body parser. */
@@ -9,6 +10,8 @@ export const APP_OPTIONS: NestApplicationOptions = { bodyParser: false, bufferLo
 export function configureApp(app: INestApplication): INestApplication {
   // Message validation rules read configuration through Nest's container.
   useContainer(app.select(AppModule), { fallbackOnErrors: true });
+  // nestjs-pino takes over Nest's Logger (and flushes what bufferLogs held back).
+  app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   return app;
 }

@@ -3,6 +3,7 @@ import { Admin, Kafka, Partitioners } from 'kafkajs';
 import { AppConfig } from '../config/app-config';
 import { registerCompressionCodecs } from './compression';
 import { createKafkaClient } from './kafka-client.factory';
+import { KafkaHealth } from './kafka-health';
 import {
   KAFKA_ADMIN,
   KAFKA_CLIENT,
@@ -71,6 +72,7 @@ registerCompressionCodecs();
     PartitionResolver,
     RecordSender,
     TopicProvisioner,
+    KafkaHealth,
   ],
   exports: [KAFKA_CLIENT, KAFKA_ADMIN, RecordSender, TopicProvisioner, PartitionResolver],
 })

@@ -1,11 +1,37 @@
 import { Global, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { DestinationStream } from 'pino';
+import { LoggerModule } from 'nestjs-pino';
+import { AppConfig } from '../config/app-config';
+import { HealthController } from './health.controller';
 import { HealthRegistry } from './health-registry';
+import { HealthReporter } from './health-reporter';
+import { HttpMetricsMiddleware } from './http-metrics.middleware';
+import { InfoController } from './info.controller';
+import { LOG_DESTINATION, loggerParams, stdoutDestination } from './logging';
 import { Metrics } from './metrics';
+import { MetricsController } from './metrics.controller';
 
-/** Metric definitions, actuator endpoints, request ids and logging. */
+/**
+ * The operational surface, shaped like Spring Boot Actuator: metric definitions and
+ * /actuator/prometheus (with Node's default process metrics), /actuator/health and its probe groups,
+ * /actuator/info, /actuator/metrics; request ids and the HTTP request timer; structured logging.
+ */
 @Global()
 @Module({
-  providers: [Metrics, HealthRegistry],
+  imports: [
+    PrometheusModule.register({ path: '/actuator/prometheus', defaultMetrics: { enabled: true } }),
+    // Health transitions are logged by the components themselves; Terminus would log every failed probe.
+    TerminusModule.forRoot({ logger: false }),
+    LoggerModule.forRootAsync({
+      providers: [{ provide: LOG_DESTINATION, useFactory: stdoutDestination }],
+      inject: [AppConfig, LOG_DESTINATION],
+      useFactory: (config: AppConfig, destination: DestinationStream) => loggerParams(config, destination),
+    }),
+  ],
+  controllers: [HealthController, InfoController, MetricsController],
+  providers: [Metrics, HealthRegistry, HealthReporter, HttpMetricsMiddleware],
   exports: [Metrics, HealthRegistry],
 })
 export class ObservabilityModule {}

@@ -1,0 +1,30 @@
+import { BadRequestException, Controller, Get, NotFoundException, Param, Query } from '@nestjs/common';
+import { register } from 'prom-client';
+import { MetricCatalog, MetricDescription, parseTagFilters } from './metric-catalog';
+
+/**
+ * Spring Boot Actuator's metrics endpoint over the Prometheus registry: `/actuator/metrics` lists names in
+ * Micrometer's dotted form, `/actuator/metrics/{name}?tag=key:value` shows one metric's measurements.
+ */
+@Controller('actuator/metrics')
+export class MetricsController {
+  private readonly catalog = new MetricCatalog(register);
+
+  @Get()
+  async names(): Promise<{ names: string[] }> {
+    return { names: await this.catalog.names() };
+  }
+
+  @Get(':name')
+  async metric(@Param('name') name: string, @Query('tag') tag: unknown): Promise<MetricDescription> {
+    const filters = parseTagFilters(tag);
+    if (typeof filters === 'string') {
+      throw new BadRequestException(filters);
+    }
+    const description = await this.catalog.describe(name, filters);
+    if (!description) {
+      throw new NotFoundException(`No metric named ${name}${tag === undefined ? '' : ' with those tags'}`);
+    }
+    return description;
+  }
+}

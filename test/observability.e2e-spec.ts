@@ -1,0 +1,256 @@
+import { Writable } from 'node:stream';
+import { LOG_DESTINATION } from '../src/observability/logging';
+import { RunningApp, startApp } from './support/app';
+import { get, post } from './support/http';
+
+interface Health {
+  status: string;
+  components?: Record<string, { status: string; details?: Record<string, unknown> }>;
+}
+
+function sampleValue(exposition: string, metric: string, labels: Record<string, string>): number {
+  const line = exposition
+    .split('\n')
+    .find(
+      (l) =>
+        l.startsWith(`${metric}{`) &&
+        Object.entries(labels).every(([key, value]) => l.includes(`${key}="${value}"`)),
+    );
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+describe('Actuator endpoints (real broker)', () => {
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    running = await startApp({ BUILD_COMMIT: 'abc1234', KAFKA_CLIENT_ID: 'obs-e2e-client' });
+  });
+  afterAll(async () => {
+    await running.close();
+  });
+
+  it('GET /actuator/health answers 200 in Spring shape with the Kafka cluster id and broker count', async () => {
+    const { status, body, headers } = await get<Health>(`${running.url}/actuator/health`);
+
+    expect(status).toBe(200);
+    expect(headers.get('content-type')).toMatch(/^application\/json/);
+    expect(body).toEqual({
+      status: 'UP',
+      components: expect.objectContaining({
+        kafka: {
+          status: 'UP',
+          details: expect.objectContaining({ clusterId: expect.any(String), brokerCount: 1 }),
+        },
+        kafkaProducer: { status: 'UP', details: { connected: true, topicsProvisioned: true } },
+      }),
+    });
+  });
+
+  it('GET /actuator/health/liveness answers UP from the process alone', async () => {
+    const { status, body } = await get<Health>(`${running.url}/actuator/health/liveness`);
+
+    expect(status).toBe(200);
+    expect(body).toEqual({ status: 'UP', components: { livenessState: { status: 'UP' } } });
+  });
+
+  it('GET /actuator/health/readiness answers UP with the Kafka and producer components', async () => {
+    const { status, body } = await get<Health>(`${running.url}/actuator/health/readiness`);
+
+    expect(status).toBe(200);
+    expect(body.status).toBe('UP');
+    expect(Object.keys(body.components ?? {})).toEqual(expect.arrayContaining(['kafka', 'kafkaProducer']));
+  });
+
+  it('GET /actuator/health/{component} shows one component, and 404 for an unknown one', async () => {
+    const kafka = await get<Health>(`${running.url}/actuator/health/kafka`);
+    const unknown = await get(`${running.url}/actuator/health/nope`);
+
+    expect(kafka.status).toBe(200);
+    expect(kafka.body).toMatchObject({ status: 'UP', details: { brokerCount: 1 } });
+    expect(unknown.status).toBe(404);
+  });
+
+  it('GET /actuator/info shows name, version, Node and Kafka client id, and the build commit', async () => {
+    const { status, body } = await get(`${running.url}/actuator/info`);
+
+    expect(status).toBe(200);
+    expect(body).toEqual({
+      app: {
+        name: 'kafka-producer-service',
+        version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+        environment: 'test',
+      },
+      git: { commit: { id: 'abc1234' } },
+      node: { version: process.versions.node },
+      kafka: { clientId: 'obs-e2e-client' },
+    });
+  });
+
+  it('GET /actuator/metrics lists Micrometer-style names, the seed meters among them', async () => {
+    const { status, body } = await get<{ names: string[] }>(`${running.url}/actuator/metrics`);
+
+    expect(status).toBe(200);
+    expect(body.names).toEqual(
+      expect.arrayContaining([
+        'kafka.producer.messages.sent',
+        'kafka.producer.messages.failed',
+        'kafka.producer.message.send.time',
+        'kafka.producer.messages.received',
+        'api.message.send',
+        'api.message.send.simple',
+        'http.server.requests',
+        'process.cpu.user.seconds',
+        'nodejs.eventloop.lag.seconds',
+      ]),
+    );
+  });
+
+  it('GET /actuator/metrics/{name} gives measurements and tags, filtered by ?tag=key:value', async () => {
+    const sent = await post(`${running.url}/api/messages/simple?content=metrics&type=WARNING`);
+    expect(sent.status).toBe(200);
+
+    const all = await get(`${running.url}/actuator/metrics/kafka.producer.messages.sent`);
+    const warning = await get(
+      `${running.url}/actuator/metrics/kafka.producer.messages.sent?tag=type:WARNING`,
+    );
+    const timer = await get(`${running.url}/actuator/metrics/api.message.send.simple`);
+    const missing = await get(`${running.url}/actuator/metrics/no.such.metric`);
+
+    expect(all.status).toBe(200);
+    expect(all.body).toMatchObject({
+      name: 'kafka.producer.messages.sent',
+      description: expect.any(String),
+      measurements: [{ statistic: 'COUNT', value: expect.any(Number) }],
+      availableTags: expect.arrayContaining([{ tag: 'type', values: expect.arrayContaining(['WARNING']) }]),
+    });
+    expect(warning.body).toMatchObject({ measurements: [{ statistic: 'COUNT', value: 1 }] });
+    expect(timer.body).toMatchObject({
+      baseUnit: 'seconds',
+      measurements: [
+        { statistic: 'COUNT', value: 1 },
+        { statistic: 'TOTAL_TIME', value: expect.any(Number) },
+      ],
+    });
+    expect(missing.status).toBe(404);
+  });
+
+  it('GET /actuator/prometheus serves the text exposition with the seed meters and process metrics', async () => {
+    await post(`${running.url}/api/messages`, { content: 'scraped' });
+
+    const { status, body, headers } = await get<string>(`${running.url}/actuator/prometheus`);
+
+    expect(status).toBe(200);
+    expect(headers.get('content-type')).toMatch(/^text\/plain;.*version=0\.0\.4/);
+    for (const name of [
+      'kafka_producer_messages_sent_total',
+      'kafka_producer_messages_failed_total',
+      'kafka_producer_message_send_time_seconds',
+      'kafka_producer_messages_received_total',
+      'api_message_send_seconds',
+      'api_message_send_simple_seconds',
+      'http_server_requests_seconds',
+      'process_cpu_user_seconds_total',
+      'nodejs_eventloop_lag_seconds',
+      'kafka_producer_batch_size_records',
+      'kafka_producer_send_retries_total',
+      'kafka_producer_in_flight_sends',
+      'kafka_producer_connected',
+    ]) {
+      expect(body).toContain(`# TYPE ${name} `);
+    }
+    expect(body).toMatch(
+      /^kafka_producer_message_send_time_seconds_bucket\{le="\+Inf",topic="demo-topic"\} \d+$/m,
+    );
+  });
+
+  it('records http_server_requests_seconds by route template, status, outcome and exception', async () => {
+    const before = await get<string>(`${running.url}/actuator/prometheus`);
+    await get(`${running.url}/actuator/metrics/kafka.producer.messages.sent`);
+    await get(`${running.url}/no/such/path/12345`);
+    await post(`${running.url}/api/messages`, 'not json', { 'content-type': 'text/plain' });
+    await post(`${running.url}/api/messages`, { content: '' });
+    const after = await get<string>(`${running.url}/actuator/prometheus`);
+
+    const delta = (labels: Record<string, string>): number =>
+      sampleValue(after.body, 'http_server_requests_seconds_count', labels) -
+      sampleValue(before.body, 'http_server_requests_seconds_count', labels);
+    expect(
+      delta({
+        method: 'GET',
+        uri: '/actuator/metrics/{name}',
+        status: '200',
+        outcome: 'SUCCESS',
+        exception: 'None',
+      }),
+    ).toBe(1);
+    expect(delta({ method: 'GET', uri: 'NOT_FOUND', status: '404', outcome: 'CLIENT_ERROR' })).toBe(1);
+    expect(delta({ method: 'POST', uri: '/api/messages', status: '415', outcome: 'CLIENT_ERROR' })).toBe(1);
+    expect(delta({ method: 'POST', uri: '/api/messages', status: '400', outcome: 'CLIENT_ERROR' })).toBe(1);
+    expect(after.body).toMatch(
+      /^http_server_requests_seconds_count\{method="POST",uri="\/api\/messages",status="400",outcome="CLIENT_ERROR",exception="(?!None")\w+"\}/m,
+    );
+    expect(after.body).not.toContain('/no/such/path');
+  });
+});
+
+describe('Request ids in logs (real broker)', () => {
+  const lines: Record<string, unknown>[] = [];
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    const capture = new Writable({
+      write(chunk: Buffer, _encoding, done): void {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    });
+    running = await startApp({ LOG_LEVEL: 'debug', LOG_FORMAT: 'json' }, (builder) =>
+      builder.overrideProvider(LOG_DESTINATION).useValue(capture),
+    );
+  });
+  afterAll(async () => {
+    await running.close();
+  });
+
+  it("puts the caller's X-Request-Id on every JSON log line about the request", async () => {
+    lines.length = 0;
+    const sent = await post(
+      `${running.url}/api/messages`,
+      { content: 'logged' },
+      { 'X-Request-Id': 'log-ok-1' },
+    );
+    const refused = await post(
+      `${running.url}/api/messages`,
+      { content: '' },
+      { 'X-Request-Id': 'log-bad-1' },
+    );
+
+    expect(sent.headers.get('x-request-id')).toBe('log-ok-1');
+    expect(refused.headers.get('x-request-id')).toBe('log-bad-1');
+    const about = (id: string): Record<string, unknown>[] =>
+      lines.filter((line) => JSON.stringify(line).includes(id));
+    expect(about('log-ok-1')).toContainEqual(
+      expect.objectContaining({
+        requestId: 'log-ok-1',
+        msg: expect.stringMatching(/^POST \/api\/messages -> 200/),
+      }),
+    );
+    expect(about('log-bad-1')).toContainEqual(
+      expect.objectContaining({ requestId: 'log-bad-1', context: 'Errors', level: 20 }),
+    );
+    for (const line of [...about('log-ok-1'), ...about('log-bad-1')]) {
+      expect(line.requestId).toMatch(/^log-(ok|bad)-1$/);
+    }
+  });
+
+  it('generates a request id when the caller sends none, and logs under it', async () => {
+    lines.length = 0;
+    const { headers } = await post(`${running.url}/api/messages/simple?content=generated`);
+
+    const id = headers.get('x-request-id') ?? '';
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ requestId: id, req: { method: 'POST', url: expect.any(String) } }),
+    );
+  });
+});
