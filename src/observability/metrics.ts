@@ -1,6 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, register } from 'prom-client';
 
+const DEFAULT_GAUGES_NAMED_TOTAL = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 function counter<T extends string>(name: string, help: string, labelNames: readonly T[] = []): Counter<T> {
@@ -28,6 +34,14 @@ function gauge<T extends string>(name: string, help: string, labelNames: readonl
  */
 @Injectable()
 export class Metrics {
+  constructor() {
+    // prom-client's default metrics include gauges named *_total (sums of nodejs_active_handles and
+    // friends by type), which promtool rejects and Prometheus would treat as counters: drop the sums.
+    for (const name of DEFAULT_GAUGES_NAMED_TOTAL) {
+      register.removeSingleMetric(name);
+    }
+  }
+
   readonly messagesSent = counter('kafka_producer_messages_sent_total', 'Messages the broker acknowledged', [
     'topic',
     'type',

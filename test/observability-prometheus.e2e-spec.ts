@@ -1,0 +1,67 @@
+import { RunningApp, startApp } from './support/app';
+import { get, post } from './support/http';
+import { eventually, promtoolCheckMetrics, RunningPrometheus, startPrometheus } from './support/prometheus';
+
+describe('A real Prometheus scraping /actuator/prometheus', () => {
+  let running: RunningApp;
+  let prometheus: RunningPrometheus;
+
+  beforeAll(async () => {
+    running = await startApp();
+    prometheus = await startPrometheus(new URL(running.url).host);
+  });
+  afterAll(async () => {
+    await prometheus?.stop();
+    await running?.close();
+  });
+
+  it('reports the target up and kafka_producer_messages_sent_total equal to the messages sent', async () => {
+    const sends = [
+      post(`${running.url}/api/messages`, { content: 'one', type: 'INFO' }),
+      post(`${running.url}/api/messages`, { content: 'two', type: 'ERROR' }),
+      post(`${running.url}/api/messages/simple?content=three&type=WARNING`),
+      post(`${running.url}/api/messages/batch`, [{ content: 'four' }, { content: 'five' }]),
+    ];
+    const statuses = (await Promise.all(sends)).map((r) => r.status);
+    expect(statuses).toEqual([200, 200, 200, 200]);
+    const sent = 5;
+
+    const scraped = await eventually(async () => {
+      const [total] = await prometheus.query('sum(kafka_producer_messages_sent_total)');
+      return total?.value === sent;
+    }, 20000);
+    const [total] = await prometheus.query('sum(kafka_producer_messages_sent_total)');
+    const byType = await prometheus.query('sum by (type) (kafka_producer_messages_sent_total)');
+
+    expect(scraped).toBe(true);
+    expect(total?.value).toBe(sent);
+    expect(Object.fromEntries(byType.map((s) => [s.metric.type, s.value]))).toEqual({
+      INFO: 3,
+      ERROR: 1,
+      WARNING: 1,
+    });
+    expect(await prometheus.targetHealth()).toEqual(['up']);
+    const [up] = await prometheus.query('up{job="kafka-producer-service"}');
+    expect(up?.value).toBe(1);
+  }, 30000);
+
+  it("stores Spring's http_server_requests_seconds with the route template as uri", async () => {
+    const found = await eventually(async () => {
+      const series = await prometheus.query(
+        'http_server_requests_seconds_count{uri="/actuator/prometheus",method="GET",status="200",outcome="SUCCESS"}',
+      );
+      return series.length === 1 && (series[0]?.value ?? 0) > 0;
+    }, 10000);
+
+    expect(found).toBe(true);
+  }, 20000);
+
+  it('passes promtool check metrics without problems', async () => {
+    const { body } = await get<string>(`${running.url}/actuator/prometheus`);
+
+    const { status, problems } = promtoolCheckMetrics(body);
+
+    expect(problems).toBe('');
+    expect(status).toBe(0);
+  });
+});
