@@ -15,6 +15,7 @@ module.exports = {
       testEnvironment: 'node',
       testMatch: ['<rootDir>/src/**/*.spec.ts'],
       transform: { '^.+\\.ts$': tsJest },
+      setupFiles: ['reflect-metadata'],
     },
     {
       displayName: 'e2e',

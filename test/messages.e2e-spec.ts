@@ -130,7 +130,7 @@ describe('POST /api/messages and /api/messages/simple (real broker, read back wi
     expect(positions.size).toBe(500);
     const produces = (await produceRequests(metrics)) - producesBefore;
     expect(produces).toBeGreaterThan(0);
-    expect(produces).toBeLessThan(100);
+    expect(produces).toBeLessThan(125);
     // Each answer names where its own message is: read a sample back.
     for (const r of results.filter((_, i) => i % 50 === 0)) {
       const [record] = kcatRead('demo-topic', r.body.partition, r.body.offset);

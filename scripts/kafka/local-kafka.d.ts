@@ -4,6 +4,7 @@ export interface StartOptions {
   port?: number;
   heap?: string;
   quiet?: boolean;
+  keepData?: boolean;
   jvmArgs?: string[];
   formatArgs?: string[];
   extra?: { listeners?: string; advertised?: string; protocolMap?: string; properties?: string };
@@ -13,7 +14,7 @@ export interface StartedBroker {
   port: number;
   pid: number;
   dir: string;
-  clusterId: string;
+  clusterId?: string;
   startedInMs: number;
 }
 export function start(options?: StartOptions): Promise<StartedBroker>;

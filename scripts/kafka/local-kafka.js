@@ -184,7 +184,8 @@ function render(template, values) {
  * Starts a fresh broker under .run/kafka-<name>. Options:
  *   port: PLAINTEXT port (0 or undefined: a free one); heap: max heap (default 512m);
  *   extra: { listeners, advertised, protocolMap, properties } appended to server.properties;
- *   formatArgs: extra `kafka-storage format` arguments (e.g. --add-scram ...).
+ *   formatArgs: extra `kafka-storage format` arguments (e.g. --add-scram ...);
+ *   keepData: restart the broker of that name on its existing storage and ports (if it has any).
  * Returns { bootstrap, port, pid, dir, clusterId, startedInMs }.
  */
 async function start(options = {}) {
@@ -196,6 +197,14 @@ async function start(options = {}) {
   }
   const lib = ensureJars({ quiet: options.quiet });
   const began = Date.now();
+  const propertiesFile = path.join(dir, 'server.properties');
+  if (options.keepData && fs.existsSync(propertiesFile)) {
+    // A restart of the same broker: same ports, same cluster, same data (as after a crash or a deploy).
+    const port = Number(
+      /^listeners=PLAINTEXT:\/\/127\.0\.0\.1:(\d+)/m.exec(fs.readFileSync(propertiesFile, 'utf8'))[1],
+    );
+    return launch({ name, dir, lib, propertiesFile, port, began, options });
+  }
   const port = options.port ? Number(options.port) : await freePort();
   if (!(await portIsFree(port))) {
     throw new Error(`port ${port} on 127.0.0.1 is taken`);
@@ -206,7 +215,6 @@ async function start(options = {}) {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(path.join(dir, 'tmp'), { recursive: true });
   const dataDir = path.join(dir, 'data');
-  const propertiesFile = path.join(dir, 'server.properties');
   fs.writeFileSync(
     propertiesFile,
     render(fs.readFileSync(path.join(HERE, 'server.properties.template'), 'utf8'), {
@@ -241,7 +249,12 @@ async function start(options = {}) {
       `kafka-storage format failed (exit ${format.status}):\n${format.stdout}\n${format.stderr}`,
     );
   }
+  return { ...(await launch({ name, dir, lib, propertiesFile, port, began, options })), clusterId };
+}
 
+/** Starts kafka.Kafka on a formatted storage directory and waits until it answers metadata requests. */
+async function launch({ name, dir, lib, propertiesFile, port, began, options }) {
+  const classpath = `${lib}/*`;
   const logFd = fs.openSync(path.join(dir, 'server.log'), 'a');
   const child = spawn(
     'java',
@@ -276,7 +289,7 @@ async function start(options = {}) {
     );
   }
   fs.writeFileSync(path.join(dir, 'bootstrap'), bootstrap);
-  return { bootstrap, port, pid: child.pid, dir, clusterId, startedInMs: Date.now() - began };
+  return { bootstrap, port, pid: child.pid, dir, startedInMs: Date.now() - began };
 }
 
 async function waitForLog(dir, pattern, timeoutMs, isStillRunning) {

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Kafka, KafkaConfig, logLevel, LogEntry } from 'kafkajs';
 import { AppConfig } from '../config/app-config';
+import { SEND_ATTEMPT_RETRY } from './kafka.constants';
 
 const kafkaLogger = new Logger('kafkajs');
 
@@ -13,8 +14,12 @@ function logCreator(): (entry: LogEntry) => void {
       return;
     }
     const line = `${message} ${JSON.stringify(extra)}`;
-    // kafkajs logs retriable broker answers (coordinator loading, leader moved) as errors and retries them.
-    const effective = level === logLevel.ERROR && namespace === 'Connection' ? logLevel.WARN : level;
+    // kafkajs logs retriable trouble (coordinator loading, a refused connection) as errors and retries it;
+    // the service logs the outcome that matters (a failed send) once, as an error, itself.
+    const effective =
+      level === logLevel.ERROR && ['Connection', 'BrokerPool', 'Cluster'].includes(namespace)
+        ? logLevel.WARN
+        : level;
     switch (effective) {
       case logLevel.ERROR:
         kafkaLogger.error(line);
@@ -43,8 +48,9 @@ export function kafkaClientOptions(config: AppConfig): KafkaConfig {
     sasl: kafka.sasl as KafkaConfig['sasl'],
     logLevel: logLevel.WARN,
     logCreator,
-    // Set explicitly: kafkajs' defaults differ under NODE_ENV=test (no retries), and production is what we test.
-    retry: { initialRetryTime: 300, maxRetryTime: 5000, retries: 5, multiplier: 2, factor: 0.2 },
+    // Set explicitly: kafkajs' defaults differ under NODE_ENV=test, and production is what we test. Short,
+    // because the service's own retry (ProducerService) owns the backoff between send attempts.
+    retry: SEND_ATTEMPT_RETRY,
   };
 }
 

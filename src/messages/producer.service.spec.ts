@@ -1,0 +1,87 @@
+import { Test } from '@nestjs/testing';
+import { ErrorCode, KafkaFailureKind, KafkaSendError, ServiceError } from '../common/errors';
+import { AppConfig } from '../config/app-config';
+import { validateEnvironment } from '../config/environment';
+import { OutgoingRecord, RecordAck, RecordSender } from '../kafka/record-sender';
+import { Metrics } from '../observability/metrics';
+import { ProducerService } from './producer.service';
+
+const ack = (record: OutgoingRecord, offset: number): RecordAck => ({
+  topic: 'demo-topic',
+  partition: 1,
+  offset: String(offset),
+  timestamp: record.timestamp,
+});
+
+describe(ProducerService.name, () => {
+  let sut: ProducerService;
+  let sender: { send: jest.Mock; sendAtomically: jest.Mock };
+
+  beforeEach(async () => {
+    sender = { send: jest.fn(), sendAtomically: jest.fn() };
+    const config = new AppConfig(
+      validateEnvironment({ KAFKA_MAX_RECORD_BYTES: '2048', KAFKA_PRODUCER_LINGER_MS: '0' }),
+    );
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        ProducerService,
+        Metrics,
+        { provide: AppConfig, useValue: config },
+        { provide: RecordSender, useValue: sender },
+      ],
+    }).compile();
+    sut = moduleRef.get(ProducerService);
+    jest.useFakeTimers();
+  });
+  afterEach(() => jest.useRealTimers());
+
+  it('answers with where the broker stored the message, keyed by its id', async () => {
+    sender.send.mockImplementation((_topic: string, records: OutgoingRecord[]) =>
+      Promise.resolve(records.map((r, i) => ack(r, 40 + i))),
+    );
+
+    const result = sut.send({ content: 'hi', id: 'm-1' }, { requestId: 'r-1' });
+    await jest.advanceTimersByTimeAsync(1);
+
+    await expect(result).resolves.toMatchObject({
+      messageId: 'm-1',
+      topic: 'demo-topic',
+      partition: 1,
+      offset: 40,
+    });
+    const [record] = (sender.send.mock.calls[0] as [string, OutgoingRecord[]])[1];
+    expect(record?.key).toBe('m-1');
+    expect(record?.headers).toMatchObject({ 'x-request-id': 'r-1', 'content-type': 'application/json' });
+  });
+
+  it('retries a retriable failure three times with 1 s and 2 s backoff, then answers KAFKA_UNAVAILABLE', async () => {
+    sender.send.mockRejectedValue(
+      new KafkaSendError(KafkaFailureKind.Retriable, 'down', 'KafkaJSConnectionError'),
+    );
+
+    const result = sut.send({ content: 'hi' });
+    const assertion = expect(result).rejects.toMatchObject({ code: ErrorCode.KafkaUnavailable });
+    await jest.advanceTimersByTimeAsync(3100);
+
+    await assertion;
+    expect(sender.send).toHaveBeenCalledTimes(3);
+  });
+
+  it('fails at once, without retrying, when the broker says the service may not write', async () => {
+    sender.send.mockRejectedValue(
+      new KafkaSendError(KafkaFailureKind.NotAuthorized, 'denied', 'TOPIC_AUTHORIZATION_FAILED'),
+    );
+
+    const result = sut.send({ content: 'hi' });
+    const assertion = expect(result).rejects.toMatchObject({ code: ErrorCode.KafkaNotAuthorized });
+    await jest.advanceTimersByTimeAsync(1);
+
+    await assertion;
+    expect(sender.send).toHaveBeenCalledTimes(1);
+  });
+
+  it('refuses a record over KAFKA_MAX_RECORD_BYTES before it reaches Kafka', async () => {
+    await expect(sut.send({ content: 'x'.repeat(3000) })).rejects.toBeInstanceOf(ServiceError);
+    expect(sender.send).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,54 @@
+import * as localKafka from '../scripts/kafka/local-kafka';
+import { RunningApp, startApp } from './support/app';
+import { expectErrorShape, post } from './support/http';
+
+/**
+ * A broker of this file's own, so stopping it does not disturb other tests. The service's retry budget
+ * is shortened (3 attempts, 200 ms then 400 ms) to keep the test quick; the mechanism is the same.
+ */
+describe('broker outage: 503 within the retry budget, recovery without a restart', () => {
+  const name = `outage-${process.pid}`;
+  let broker: localKafka.StartedBroker;
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    broker = await localKafka.start({ name, quiet: true });
+    running = await startApp({
+      KAFKA_BROKERS: broker.bootstrap,
+      KAFKA_PRODUCER_RETRY_BACKOFF_MS: '200',
+      KAFKA_CONNECTION_TIMEOUT_MS: '1000',
+      KAFKA_REQUEST_TIMEOUT_MS: '3000',
+    });
+  }, 90_000);
+  afterAll(async () => {
+    await running?.close();
+    await localKafka.stop({ name });
+  });
+
+  it('answers 503 with Retry-After while Kafka is down, and 200 again once it is back', async () => {
+    const before = await post(`${running.url}/api/messages`, { content: 'before the outage' });
+    expect(before.status).toBe(200);
+
+    await localKafka.stop({ name });
+    const began = Date.now();
+    const during = await post(`${running.url}/api/messages`, { content: 'during the outage' });
+    const took = Date.now() - began;
+
+    expect(during.status).toBe(503);
+    expectErrorShape(during.body, 503);
+    expect(during.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(JSON.stringify(during.body)).not.toMatch(/ECONNREFUSED|KafkaJS/);
+    // Three attempts with 200 + 400 ms of backoff, each attempt bounded by kafkajs' short inner retry.
+    expect(took).toBeLessThan(20_000);
+
+    // The same broker comes back (same port and data), as after a crash or a rolling restart.
+    broker = await localKafka.start({ name, keepData: true, quiet: true });
+    let after = await post(`${running.url}/api/messages`, { content: 'after the outage' });
+    const deadline = Date.now() + 45_000;
+    while (after.status !== 200 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      after = await post(`${running.url}/api/messages`, { content: 'after the outage' });
+    }
+    expect(after.status).toBe(200);
+  }, 120_000);
+});
