@@ -1,5 +1,4 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config/app-config';
 import { DeadLetterPublisher } from './dead-letter.publisher';
 import { FeedbackFailureKind, FeedbackRejectedError } from './feedback-errors';
@@ -53,7 +52,7 @@ export class FeedbackRecordProcessor {
           `Handling ${describeRecord(record)} failed (attempt ${attempt} of ${maxAttempts}): ` +
             `${error.message}; retrying in ${backoffMs} ms`,
         );
-        await sleep(backoffMs);
+        await new Promise((resolve) => setTimeout(resolve, backoffMs));
         await stillOwned();
       }
     }
