@@ -1,0 +1,65 @@
+import * as localKafka from '../scripts/kafka/local-kafka';
+import { RunningApp, startApp } from './support/app';
+import { get } from './support/http';
+import { eventually } from './support/prometheus';
+
+const BROKER = 'obs-outage';
+
+interface Health {
+  status: string;
+  components?: Record<string, { status: string; details?: Record<string, unknown> }>;
+}
+
+describe('/actuator/health through a broker outage (a dedicated real broker, stopped and restarted)', () => {
+  let running: RunningApp;
+  let port: number;
+  const liveness: number[] = [];
+  let watching: NodeJS.Timeout | undefined;
+
+  beforeAll(async () => {
+    const broker = await localKafka.start({ name: BROKER, quiet: true });
+    port = broker.port;
+    running = await startApp({ KAFKA_BROKERS: broker.bootstrap, HEALTH_CACHE_MS: '500' });
+    // Liveness is sampled all along, outage included.
+    watching = setInterval(() => {
+      void get(`${running.url}/actuator/health/liveness`).then((r) => liveness.push(r.status));
+    }, 250);
+  }, 60000);
+  afterAll(async () => {
+    clearInterval(watching);
+    await running?.close();
+    await localKafka.stop({ name: BROKER });
+  }, 60000);
+
+  const health = (): Promise<{ status: number; body: Health }> =>
+    get<Health>(`${running.url}/actuator/health`);
+
+  it('is UP, goes DOWN with 503 within seconds of the broker stopping, and UP again after it restarts', async () => {
+    expect(await eventually(async () => (await health()).status === 200, 20000)).toBe(true);
+
+    await localKafka.stop({ name: BROKER });
+    const wentDown = await eventually(async () => (await health()).status === 503, 15000);
+    const down = await health();
+    const readinessDown = await get<Health>(`${running.url}/actuator/health/readiness`);
+
+    expect(wentDown).toBe(true);
+    expect(down.body).toMatchObject({
+      status: 'DOWN',
+      components: { kafka: { status: 'DOWN', details: { error: expect.any(String) } } },
+    });
+    expect(readinessDown.status).toBe(503);
+
+    await localKafka.start({ name: BROKER, port, quiet: true });
+    const cameBack = await eventually(async () => (await health()).status === 200, 30000);
+    const up = await health();
+
+    expect(cameBack).toBe(true);
+    expect(up.body).toMatchObject({
+      status: 'UP',
+      components: { kafka: { status: 'UP', details: { brokerCount: 1 } } },
+    });
+    expect((await get(`${running.url}/actuator/health/readiness`)).status).toBe(200);
+    expect(liveness.length).toBeGreaterThan(0);
+    expect(liveness.every((status) => status === 200)).toBe(true);
+  }, 60000);
+});
