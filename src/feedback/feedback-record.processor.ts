@@ -5,6 +5,9 @@ import { FeedbackFailureKind, FeedbackRejectedError } from './feedback-errors';
 import { describeRecord, FeedbackRecord } from './feedback-record';
 import { FeedbackHandler } from './feedback.handler';
 
+// The partition waits while a record is retried, and so does shutdown: no single wait is longer than this.
+const MAX_BACKOFF_MS = 5000;
+
 export type ProcessOutcome =
   | { outcome: 'handled'; attempts: number }
   | { outcome: 'dead-lettered'; kind: FeedbackFailureKind; attempts: number; error: Error };
@@ -12,7 +15,7 @@ export type ProcessOutcome =
 /**
  * Sees one record through to an end the consumer may commit: handled, or written to the dead-letter
  * topic. A refused record (not JSON, not a Message) is dead-lettered at once, since retrying cannot
- * change it; any other handler error is retried up to FEEDBACK_MAX_ATTEMPTS times with doubling backoff.
+ * change it; any other handler error is retried up to FEEDBACK_MAX_ATTEMPTS times with doubling backoff (at most 5 s a wait).
  * Rejects only when the dead-letter write fails: then the record must stay uncommitted.
  */
 @Injectable()
@@ -47,7 +50,7 @@ export class FeedbackRecordProcessor {
             error,
           };
         }
-        const backoffMs = retryBackoffMs * 2 ** (attempt - 1);
+        const backoffMs = Math.min(retryBackoffMs * 2 ** (attempt - 1), MAX_BACKOFF_MS);
         this.logger.warn(
           `Handling ${describeRecord(record)} failed (attempt ${attempt} of ${maxAttempts}): ` +
             `${error.message}; retrying in ${backoffMs} ms`,
