@@ -26,7 +26,7 @@ async function prettyStream(destination: DestinationStream): Promise<Destination
       colorize: false,
       singleLine: true,
       translateTime: 'SYS:HH:MM:ss.l',
-      ignore: 'pid,hostname,name',
+      ignore: 'pid,hostname,name,context',
       messageFormat: '[{context}] {msg}',
     });
   } catch {
