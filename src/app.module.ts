@@ -1,6 +1,7 @@
 import { MiddlewareConsumer, Module, NestModule, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { ApiKeyMiddleware } from './common/api-key.middleware';
 import { JsonBodyMiddleware } from './common/json-body.middleware';
 import { VALIDATION_OPTIONS } from './common/validation';
 import { ConfigModule } from './config/config.module';
@@ -20,6 +21,8 @@ import { RequestIdMiddleware } from './observability/request-id.middleware';
 })
 export class AppModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(RequestIdMiddleware, HttpMetricsMiddleware, JsonBodyMiddleware).forRoutes('*');
+    consumer
+      .apply(RequestIdMiddleware, HttpMetricsMiddleware, ApiKeyMiddleware, JsonBodyMiddleware)
+      .forRoutes('*');
   }
 }

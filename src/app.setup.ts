@@ -12,6 +12,6 @@ export function configureApp(app: INestApplication): INestApplication {
   useContainer(app.select(AppModule), { fallbackOnErrors: true });
   // nestjs-pino takes over Nest's Logger (and flushes what bufferLogs held back).
   app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
+  // No enableShutdownHooks(): main.ts owns SIGTERM/SIGINT so it can bound the drain and exit 0.
   return app;
 }

@@ -50,6 +50,8 @@ export class InvalidInputError extends ServiceError {
 export enum KafkaFailureKind {
   /** Broker unreachable, timeouts, leader changes: retrying can help. */
   Retriable = 'retriable',
+  /** The last connection attempt failed and reconnecting goes on in the background: fail fast, do not retry. */
+  Unreachable = 'unreachable',
   RecordTooLarge = 'record-too-large',
   NotAuthorized = 'not-authorized',
   UnknownTopic = 'unknown-topic',
@@ -65,7 +67,7 @@ export class KafkaSendError extends Error {
     readonly errorClass: string,
     cause?: unknown,
     /** The producer's sequence/epoch state may be out of step with the broker: rebuild the producer. */
-    readonly resetsProducer = kind !== KafkaFailureKind.Retriable,
+    readonly resetsProducer = kind === KafkaFailureKind.RecordTooLarge || kind === KafkaFailureKind.Fatal,
   ) {
     super(message, { cause });
     this.name = 'KafkaSendError';

@@ -60,9 +60,9 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
 
   /** Sends the records in one produce request per broker; resolves with one ack per record, in order. */
   async send(topic: string, records: OutgoingRecord[]): Promise<RecordAck[]> {
-    const { messages, order } = await this.assign(topic, records);
     try {
       const producer = await this.producer.get();
+      const { messages, order } = await this.assign(topic, records);
       const metadata = await producer.sendBatch({
         topicMessages: [{ topic, messages }],
         acks: -1,
@@ -97,13 +97,13 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   private async runTransaction(topic: string, records: OutgoingRecord[]): Promise<RecordAck[]> {
-    const { messages, order } = await this.assign(topic, records);
     let producer: Producer;
     try {
       producer = await this.transactional.get();
     } catch (error) {
       throw classifyKafkaError(error);
     }
+    const { messages, order } = await this.assign(topic, records);
     const transaction = await producer.transaction().catch((error: unknown) => {
       void this.transactional.replace(`could not begin a transaction: ${(error as Error).message}`);
       throw classifyKafkaError(error);

@@ -1,5 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { Kafka, Producer, ProducerConfig } from 'kafkajs';
+import { KafkaFailureKind, KafkaSendError } from '../common/errors';
+
+const RECONNECT_EVERY_MS = 1000;
 
 /** Hooks the metrics layer uses to watch every producer instance, including replacements. */
 export interface ProducerObserver {
@@ -29,6 +32,9 @@ export class SupervisedProducer {
   private consecutiveFailures = 0;
   private connected = false;
   private closed = false;
+  /** Set while Kafka is unreachable: sends fail fast, and a background loop keeps reconnecting. */
+  private unreachable?: string;
+  private reconnectTimer?: NodeJS.Timeout;
   replacements = 0;
 
   constructor(
@@ -46,14 +52,33 @@ export class SupervisedProducer {
     return this.connected;
   }
 
-  /** The connected producer, connecting (or reconnecting) first if needed. */
+  /**
+   * The connected producer, connecting (or reconnecting) first if needed. While the last connection
+   * attempt failed, it throws at once (Unreachable) instead of making every caller wait for a timeout.
+   */
   async get(): Promise<Producer> {
     if (this.closed) {
-      throw new Error(`producer ${this.name} is closed`);
+      throw new KafkaSendError(
+        KafkaFailureKind.Unreachable,
+        `producer ${this.name} is closed`,
+        'ProducerClosed',
+      );
     }
     if (this.producer && this.connected) {
       return this.producer;
     }
+    if (this.unreachable) {
+      this.startConnecting().catch(() => undefined);
+      throw new KafkaSendError(
+        KafkaFailureKind.Unreachable,
+        `Kafka is unreachable: ${this.unreachable}`,
+        'KafkaUnreachable',
+      );
+    }
+    return this.startConnecting();
+  }
+
+  private startConnecting(): Promise<Producer> {
     this.connecting ??= this.connect().finally(() => {
       this.connecting = undefined;
     });
@@ -64,12 +89,29 @@ export class SupervisedProducer {
     const producer = this.producer ?? this.create();
     try {
       await withTimeout(producer.connect(), this.connectTimeoutMs, `connecting producer ${this.name}`);
+      if (this.unreachable) {
+        this.logger.log('reconnected to Kafka');
+      }
+      this.unreachable = undefined;
       return producer;
     } catch (error) {
       // A half-connected kafkajs producer keeps retrying on its own; drop it and start clean next time.
       await this.discard(producer);
+      this.unreachable = (error as Error).message;
+      this.scheduleReconnect();
       throw error;
     }
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.reconnectTimer) {
+      return;
+    }
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.startConnecting().catch(() => undefined);
+    }, RECONNECT_EVERY_MS);
+    this.reconnectTimer.unref();
   }
 
   private create(): Producer {
@@ -124,6 +166,7 @@ export class SupervisedProducer {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.reconnectTimer);
     const producer = this.producer;
     if (producer) {
       await this.discard(producer);

@@ -159,6 +159,7 @@ export class ProducerService {
     const topic = this.topic;
     switch (error.kind) {
       case KafkaFailureKind.Retriable:
+      case KafkaFailureKind.Unreachable:
         return new ServiceError(
           ErrorCode.KafkaUnavailable,
           'Kafka is unavailable; the message was not sent',
