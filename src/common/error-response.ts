@@ -53,6 +53,7 @@ export function statusOf(code: ErrorCode): number {
       return 502;
     case ErrorCode.Overloaded:
     case ErrorCode.KafkaUnavailable:
+    case ErrorCode.KafkaAuthenticationFailed:
     case ErrorCode.TopicNotFound:
     case ErrorCode.ShuttingDown:
       return 503;

@@ -13,6 +13,7 @@ export enum ErrorCode {
   KafkaRejected = 'KAFKA_REJECTED',
   RecordTooLarge = 'RECORD_TOO_LARGE',
   KafkaNotAuthorized = 'KAFKA_NOT_AUTHORIZED',
+  KafkaAuthenticationFailed = 'KAFKA_AUTHENTICATION_FAILED',
   TopicNotFound = 'TOPIC_NOT_FOUND',
   SerializationFailed = 'SERIALIZATION_FAILED',
   ShuttingDown = 'SHUTTING_DOWN',
@@ -53,6 +54,9 @@ export enum KafkaFailureKind {
   /** The last connection attempt failed and reconnecting goes on in the background: fail fast, do not retry. */
   Unreachable = 'unreachable',
   RecordTooLarge = 'record-too-large',
+  /** The broker refused the service's credentials (SASL): configuration, not the caller, must change. */
+  AuthenticationFailed = 'authentication-failed',
+  /** The service's principal lacks an ACL (e.g. WRITE on the topic). */
   NotAuthorized = 'not-authorized',
   UnknownTopic = 'unknown-topic',
   /** Anything else the broker refused for good. */

@@ -5,7 +5,6 @@ const AUTHORIZATION = new Set([
   'CLUSTER_AUTHORIZATION_FAILED',
   'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
   'GROUP_AUTHORIZATION_FAILED',
-  'SASL_AUTHENTICATION_FAILED',
 ]);
 const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD']);
 const UNKNOWN_TOPIC = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'INVALID_TOPIC_EXCEPTION']);
@@ -60,7 +59,15 @@ export function classifyKafkaError(error: unknown): KafkaSendError {
   const detail = innermost?.message ?? String(error);
   const errorClass = types[types.length - 1] ?? names[names.length - 1] ?? 'Error';
 
-  if (types.some((t) => AUTHORIZATION.has(t)) || names.includes('KafkaJSSASLAuthenticationError')) {
+  if (types.includes('SASL_AUTHENTICATION_FAILED') || names.includes('KafkaJSSASLAuthenticationError')) {
+    return new KafkaSendError(
+      KafkaFailureKind.AuthenticationFailed,
+      detail,
+      'SASL_AUTHENTICATION_FAILED',
+      error,
+    );
+  }
+  if (types.some((t) => AUTHORIZATION.has(t))) {
     return new KafkaSendError(KafkaFailureKind.NotAuthorized, detail, errorClass, error);
   }
   if (types.some((t) => TOO_LARGE.has(t))) {

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Kafka, Producer, ProducerConfig } from 'kafkajs';
 import { KafkaFailureKind, KafkaSendError } from '../common/errors';
+import { classifyKafkaError } from './kafka-errors';
 
 const RECONNECT_EVERY_MS = 1000;
 
@@ -33,7 +34,7 @@ export class SupervisedProducer {
   private connected = false;
   private closed = false;
   /** Set while Kafka is unreachable: sends fail fast, and a background loop keeps reconnecting. */
-  private unreachable?: string;
+  private unreachable?: KafkaSendError;
   private reconnectTimer?: NodeJS.Timeout;
   replacements = 0;
 
@@ -69,9 +70,14 @@ export class SupervisedProducer {
     }
     if (this.unreachable) {
       this.startConnecting().catch(() => undefined);
+      const last = this.unreachable;
+      // Refused credentials or ACLs stay what they are; only connection trouble becomes "unreachable".
+      if (last.kind !== KafkaFailureKind.Retriable) {
+        throw last;
+      }
       throw new KafkaSendError(
         KafkaFailureKind.Unreachable,
-        `Kafka is unreachable: ${this.unreachable}`,
+        `Kafka is unreachable: ${last.message}`,
         'KafkaUnreachable',
       );
     }
@@ -97,9 +103,9 @@ export class SupervisedProducer {
     } catch (error) {
       // A half-connected kafkajs producer keeps retrying on its own; drop it and start clean next time.
       await this.discard(producer);
-      this.unreachable = (error as Error).message;
+      this.unreachable = classifyKafkaError(error);
       this.scheduleReconnect();
-      throw error;
+      throw this.unreachable;
     }
   }
 

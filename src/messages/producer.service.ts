@@ -176,6 +176,12 @@ export class ProducerService {
             cause: error,
           },
         );
+      case KafkaFailureKind.AuthenticationFailed:
+        return new ServiceError(
+          ErrorCode.KafkaAuthenticationFailed,
+          "Kafka refused the service's credentials (SASL authentication failed); the message was not sent",
+          { retryAfterSeconds: 30, cause: error },
+        );
       case KafkaFailureKind.NotAuthorized:
         return new ServiceError(
           ErrorCode.KafkaNotAuthorized,
