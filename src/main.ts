@@ -4,6 +4,7 @@ import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
 import { APP_OPTIONS, configureApp } from './app.setup';
+import { ShutdownGate } from './common/shutdown-gate.middleware';
 import { AppConfig } from './config/app-config';
 
 /**
@@ -24,8 +25,13 @@ function handleSignals(app: INestApplication, timeoutMs: number): void {
       logger.error(`shutdown did not finish within ${timeoutMs} ms; exiting`);
       process.exit(1);
     }, timeoutMs).unref();
+    app.get(ShutdownGate).close();
     const server = app.getHttpServer() as Server;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Connections kept alive by busy clients close after their next response (Connection: close).
+    const sweeper = setInterval(() => server.closeIdleConnections(), 100);
+    await closed;
+    clearInterval(sweeper);
     await app.close();
     logger.log('stopped cleanly');
     process.exit(0);

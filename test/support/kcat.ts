@@ -19,16 +19,21 @@ interface KcatJson {
   headers?: string[];
 }
 
-function brokers(): string {
-  const value = process.env.KAFKA_BROKERS;
+function brokers(given?: string): string {
+  const value = given ?? process.env.KAFKA_BROKERS;
   if (!value) {
     throw new Error('KAFKA_BROKERS is not set: the e2e global setup did not run');
   }
   return value;
 }
 
-function run(args: string[], input?: string): string {
-  const result = spawnSync('kcat', ['-b', brokers(), ...args], { encoding: 'utf8', input, timeout: 30000 });
+function run(args: string[], input?: string, bootstrap?: string): string {
+  const result = spawnSync('kcat', ['-b', brokers(bootstrap), ...args], {
+    encoding: 'utf8',
+    input,
+    timeout: 30000,
+    maxBuffer: 512 * 1024 * 1024,
+  });
   if (result.error) {
     throw new Error(`kcat could not run: ${result.error.message} (is the kcat package installed?)`);
   }
@@ -88,8 +93,13 @@ export function kcatRead(
 export function kcatReadAll(
   topic: string,
   isolation: 'read_committed' | 'read_uncommitted' = 'read_committed',
+  bootstrap?: string,
 ): KcatRecord[] {
-  const out = run(['-C', '-t', topic, '-o', 'beginning', '-e', '-J', '-X', `isolation.level=${isolation}`]);
+  const out = run(
+    ['-C', '-t', topic, '-o', 'beginning', '-e', '-J', '-X', `isolation.level=${isolation}`],
+    undefined,
+    bootstrap,
+  );
   return out
     .split('\n')
     .filter((line) => line.startsWith('{'))

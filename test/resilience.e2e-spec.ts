@@ -1,0 +1,107 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import * as localKafka from '../scripts/kafka/local-kafka';
+import { startApp, uniqueTopic } from './support/app';
+import { kcatReadAll } from './support/kcat';
+import { steadyLoad } from './support/load';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) {
+      throw new Error(`condition not met within ${timeoutMs} ms`);
+    }
+    await sleep(200);
+  }
+}
+
+describe('graceful shutdown: SIGTERM during a steady load', () => {
+  let service: ChildProcess;
+  const topic = uniqueTopic('sigterm');
+
+  afterAll(() => {
+    if (service.exitCode === null) {
+      service.kill('SIGKILL');
+    }
+  });
+
+  it('finishes every accepted send, refuses the rest, and exits 0 in time', async () => {
+    const port = await localKafka.freePort();
+    service = spawn(process.execPath, [join(__dirname, '..', 'dist', 'main.js')], {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        KAFKA_TOPIC: topic,
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'warn',
+        SHUTDOWN_TIMEOUT_MS: '10000',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+      service.once('exit', (code) => resolve({ code, at: Date.now() })),
+    );
+    const url = `http://127.0.0.1:${port}`;
+    await until(async () => (await fetch(`${url}/actuator/health/readiness`)).status === 200, 30_000);
+
+    const load = steadyLoad(`${url}/api/messages`, { workers: 16, pauseMs: 0, marker: topic });
+    await sleep(1500);
+    const signalledAt = Date.now();
+    service.kill('SIGTERM');
+    const exit = await exited;
+    const result = await load.stop();
+
+    expect(exit.code).toBe(0);
+    expect(exit.at - signalledAt).toBeLessThan(10_000);
+    expect(result.ok.length).toBeGreaterThan(50);
+    // Everything else was refused (connection error) or answered with an error: never a lost 200.
+    expect(result.failures.filter((status) => status !== 0 && status !== 503)).toEqual([]);
+    const landed = new Set(kcatReadAll(topic).map((r) => r.key));
+    expect(result.ok.filter((id) => !landed.has(id))).toEqual([]);
+  }, 90_000);
+});
+
+describe('broker outage of 20 s during a steady load', () => {
+  const name = `resilience-${process.pid}`;
+
+  afterAll(async () => {
+    await localKafka.stop({ name });
+  });
+
+  it('answers 503 during the outage, loses no 200, and recovers without a restart', async () => {
+    const broker = await localKafka.start({ name, quiet: true });
+    const topic = uniqueTopic('outage');
+    const running = await startApp({
+      KAFKA_BROKERS: broker.bootstrap,
+      KAFKA_TOPIC: topic,
+      KAFKA_PRODUCER_RETRY_BACKOFF_MS: '200',
+    });
+    try {
+      const load = steadyLoad(`${running.url}/api/messages`, { workers: 8, pauseMs: 20, marker: topic });
+      await sleep(2000);
+      await localKafka.stop({ name });
+      const stoppedAt = Date.now();
+      await sleep(20_000);
+      // The window of the outage ends when the restart begins (the broker answers before start() returns).
+      const restartedAt = Date.now();
+      await localKafka.start({ name, keepData: true, quiet: true });
+      await sleep(15_000);
+      const result = await load.stop();
+
+      const during = result.timeline.filter((t) => t.at > stoppedAt + 500 && t.at < restartedAt);
+      expect(during.length).toBeGreaterThan(0);
+      expect(new Set(during.map((t) => t.status))).toEqual(new Set([503]));
+      expect(new Set(result.failures)).toEqual(new Set([503]));
+      const after = result.timeline.filter((t) => t.at > restartedAt);
+      expect(after.some((t) => t.status === 200)).toBe(true);
+      expect(after.slice(-20).every((t) => t.status === 200)).toBe(true);
+      const landed = new Set(kcatReadAll(topic, 'read_committed', broker.bootstrap).map((r) => r.key));
+      expect(result.ok.length).toBeGreaterThan(100);
+      expect(result.ok.filter((id) => !landed.has(id))).toEqual([]);
+    } finally {
+      await running.close();
+    }
+  }, 120_000);
+});

@@ -1,0 +1,50 @@
+/** A closed-loop load of `workers` concurrent callers, each POSTing one message after another. */
+export interface LoadResult {
+  /** Message ids the service answered 200 for. */
+  ok: string[];
+  /** Non-200 statuses, and 0 for a refused or broken connection. */
+  failures: number[];
+  /** When each answer came, with its status (0: connection error). */
+  timeline: { at: number; status: number }[];
+}
+
+export function steadyLoad(
+  url: string,
+  options: { workers: number; pauseMs: number; marker: string },
+): { stop: () => Promise<LoadResult> } {
+  const result: LoadResult = { ok: [], failures: [], timeline: [] };
+  let running = true;
+  const worker = async (w: number): Promise<void> => {
+    for (let i = 0; running; i += 1) {
+      let status = 0;
+      try {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ content: `${options.marker} w${w} n${i}`, source: options.marker }),
+          signal: AbortSignal.timeout(30_000),
+        });
+        status = response.status;
+        const body = (await response.json()) as { messageId?: string };
+        if (status === 200 && body.messageId) {
+          result.ok.push(body.messageId);
+        }
+      } catch {
+        status = 0;
+      }
+      if (status !== 200) {
+        result.failures.push(status);
+      }
+      result.timeline.push({ at: Date.now(), status });
+      await new Promise((resolve) => setTimeout(resolve, status === 200 ? options.pauseMs : 50));
+    }
+  };
+  const workers = Array.from({ length: options.workers }, (_, w) => worker(w));
+  return {
+    stop: async () => {
+      running = false;
+      await Promise.all(workers);
+      return result;
+    },
+  };
+}
