@@ -116,21 +116,25 @@ describe('POST /api/messages and /api/messages/simple (real broker, read back wi
   });
 
   it('coalesces 500 concurrent sends into far fewer produce requests, each send with its own partition and offset', async () => {
-    const metrics = running.app.get(Metrics);
+    // The test's 500 clients share one event loop with the service, so requests arrive slower than real
+    // clients would send them; a 20 ms linger (KAFKA_PRODUCER_LINGER_MS) keeps the count independent of
+    // how busy the machine is. The mechanism is the one production runs with its 5 ms default.
+    const lingering = await startApp({ KAFKA_PRODUCER_LINGER_MS: '20' });
+    const metrics = lingering.app.get(Metrics);
     const producesBefore = await produceRequests(metrics);
 
     const results = await Promise.all(
       Array.from({ length: 500 }, (_, i) =>
-        post<Delivery>(`${running.url}/api/messages`, { content: `c${i}` }),
+        post<Delivery>(`${lingering.url}/api/messages`, { content: `c${i}` }),
       ),
-    );
+    ).finally(() => lingering.close());
 
     expect(results.map((r) => r.status)).toEqual(Array(500).fill(200));
     const positions = new Set(results.map((r) => `${r.body.partition}/${r.body.offset}`));
     expect(positions.size).toBe(500);
     const produces = (await produceRequests(metrics)) - producesBefore;
     expect(produces).toBeGreaterThan(0);
-    expect(produces).toBeLessThan(125);
+    expect(produces).toBeLessThan(100);
     // Each answer names where its own message is: read a sample back.
     for (const r of results.filter((_, i) => i % 50 === 0)) {
       const [record] = kcatRead('demo-topic', r.body.partition, r.body.offset);
