@@ -1,6 +1,9 @@
 import { Body, Controller, HttpCode, Post, Query, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { Request } from 'express';
 import { Histogram } from 'prom-client';
+import { ApiErrorResponses } from '../common/error-body.dto';
+import { ErrorCode } from '../common/errors';
 import { Metrics } from '../observability/metrics';
 import { requestIdOf } from '../observability/request-id.middleware';
 import { MessageDto } from './dto/message.dto';
@@ -9,7 +12,28 @@ import { BatchResultDto, SendResultDto } from './dto/send-result.dto';
 import { MessageBatchPipe } from './message-batch.pipe';
 import { ProducerService } from './producer.service';
 
+/** Every failure a send can answer with (the batch adds nothing: it fails as a whole). */
+const SEND_ERRORS = [
+  ErrorCode.InvalidInput,
+  ErrorCode.SerializationFailed,
+  ErrorCode.Unauthenticated,
+  ErrorCode.KafkaNotAuthorized,
+  ErrorCode.PayloadTooLarge,
+  ErrorCode.RecordTooLarge,
+  ErrorCode.UnsupportedMediaType,
+  ErrorCode.KafkaRejected,
+  ErrorCode.KafkaUnavailable,
+  ErrorCode.KafkaAuthenticationFailed,
+  ErrorCode.TopicNotFound,
+  ErrorCode.Overloaded,
+  ErrorCode.ShuttingDown,
+];
+
 /** The seed's KafkaProducerController: publish to the messages topic over HTTP. */
+@ApiTags('messages')
+@ApiBearerAuth('bearer')
+@ApiSecurity('x-api-key')
+@ApiErrorResponses(...SEND_ERRORS)
 @Controller('api/messages')
 export class MessagesController {
   constructor(
@@ -27,6 +51,12 @@ export class MessagesController {
     }
   }
 
+  @ApiOperation({
+    summary: 'Send one message',
+    description:
+      'Answers 200 only after the broker acknowledged the record (acks=all). The record key is `key`, or the message id.',
+  })
+  @ApiOkResponse({ type: SendResultDto, description: 'Acknowledged by Kafka: where the record landed' })
   @Post()
   @HttpCode(200)
   send(
@@ -40,6 +70,11 @@ export class MessagesController {
     }));
   }
 
+  @ApiOperation({
+    summary: 'Send a text message from query parameters',
+    description: "The seed's simple endpoint: no body; `content` is required, `type` defaults to INFO.",
+  })
+  @ApiOkResponse({ type: SendResultDto, description: 'Acknowledged by Kafka: where the record landed' })
   @Post('simple')
   @HttpCode(200)
   sendSimple(@Query() query: SimpleMessageQuery, @Req() req: Request): Promise<SendResultDto> {
@@ -52,6 +87,13 @@ export class MessagesController {
     }));
   }
 
+  @ApiOperation({
+    summary: 'Send several messages in one Kafka transaction',
+    description:
+      'All or nothing: read_committed consumers see every message or none. At most BATCH_MAX_MESSAGES (default 500). `key`, when given, is the key of every record.',
+  })
+  @ApiBody({ type: [MessageDto], description: 'A JSON array of messages' })
+  @ApiOkResponse({ type: BatchResultDto, description: 'The transaction committed: one delivery per message' })
   @Post('batch')
   @HttpCode(200)
   sendBatch(

@@ -1,9 +1,17 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDefined, IsOptional, IsString, Length, Matches, Validate } from 'class-validator';
 import { ContentLengthRule, MessageTypeRule } from '../message-rules';
 
 /** Query parameters every send endpoint accepts. */
 export class SendOptionsQuery {
   /** Record key; defaults to the message id. Same key → same partition → ordered. */
+  @ApiPropertyOptional({
+    description:
+      'Record key; defaults to the message id. Same key → same partition (murmur2, as the Java client) → ordered.',
+    minLength: 1,
+    maxLength: 256,
+    example: 'customer-7',
+  })
   @IsOptional()
   @IsString()
   @Length(1, 256)
@@ -12,12 +20,18 @@ export class SendOptionsQuery {
 
 /** POST /api/messages/simple?content=…&type=…&key=… (the seed's simple endpoint). */
 export class SimpleMessageQuery extends SendOptionsQuery {
+  @ApiProperty({ description: 'The payload text; not blank', example: 'Hello Kafka' })
   @IsDefined({ message: 'content is required' })
   @IsString()
   @Matches(/\S/, { message: 'content must not be blank' })
   @Validate(ContentLengthRule)
   content!: string;
 
+  @ApiPropertyOptional({
+    description: 'One of MESSAGE_TYPES (default INFO, WARNING, ERROR, DEBUG); INFO when absent.',
+    example: 'INFO',
+    default: 'INFO',
+  })
   @IsOptional()
   @IsString()
   @Validate(MessageTypeRule)

@@ -1,0 +1,123 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
+import { ErrorBody, reasonPhrase, statusOf } from './error-response';
+import { ErrorCode, FieldError } from './errors';
+
+/**
+ * The error shape (ErrorBody in error-response.ts) as OpenAPI sees it, and a decorator that documents a
+ * route's error responses with one example per code. Documentation only: the filter and middleware that
+ * write errors use ErrorBody.
+ */
+export class FieldErrorDto implements FieldError {
+  @ApiProperty({ example: 'content', description: 'The offending field (dotted for nested ones)' })
+  field!: string;
+
+  @ApiProperty({ example: 'content is required' })
+  reason!: string;
+}
+
+export class ErrorBodyDto implements ErrorBody {
+  @ApiProperty({ enum: ['error'], example: 'error' })
+  status!: 'error';
+
+  @ApiProperty({ example: 400, description: 'The HTTP status, repeated in the body' })
+  statusCode!: number;
+
+  @ApiProperty({ example: 'Bad Request', description: 'The status reason phrase' })
+  error!: string;
+
+  @ApiProperty({
+    example: ErrorCode.InvalidInput,
+    description: `Stable machine-readable code: ${Object.values(ErrorCode).join(', ')} (and NOT_FOUND, METHOD_NOT_ALLOWED, INTERNAL_ERROR for unknown routes and bugs)`,
+  })
+  code!: string;
+
+  @ApiProperty({ example: 'Validation failed: content: content is required' })
+  message!: string;
+
+  @ApiPropertyOptional({ type: [FieldErrorDto], description: 'One entry per invalid field (INVALID_INPUT)' })
+  details?: FieldErrorDto[];
+
+  @ApiProperty({
+    example: '4f7c2b0e-8a51-4c57-9d1e-2f3a9b6c0d11',
+    description: 'The X-Request-Id of the request (echoed, or generated); also on every log line about it',
+  })
+  requestId!: string;
+
+  @ApiProperty({ example: '/api/messages' })
+  path!: string;
+
+  @ApiProperty({ example: '2025-01-01T12:00:00.000Z', format: 'date-time' })
+  timestamp!: string;
+}
+
+/** What a route can answer with one error code: an example body, as the service would write it. */
+const EXAMPLES: Record<ErrorCode, { message: string; details?: FieldError[] }> = {
+  [ErrorCode.InvalidInput]: {
+    message: 'Validation failed: content: content is required',
+    details: [{ field: 'content', reason: 'content is required' }],
+  },
+  [ErrorCode.SerializationFailed]: { message: 'Failed to serialize message 42' },
+  [ErrorCode.Unauthenticated]: {
+    message: 'An API key is required (Authorization: Bearer <key> or X-API-Key)',
+  },
+  [ErrorCode.KafkaNotAuthorized]: { message: 'The service is not authorized to write to demo-topic' },
+  [ErrorCode.NotFound]: { message: 'Cannot POST /api/nothing' },
+  [ErrorCode.PayloadTooLarge]: { message: 'Request body exceeds 1048576 bytes' },
+  [ErrorCode.RecordTooLarge]: { message: 'The broker rejected the record as too large for demo-topic' },
+  [ErrorCode.UnsupportedMediaType]: { message: 'Content-Type must be application/json (got "text/plain")' },
+  [ErrorCode.KafkaRejected]: { message: 'Kafka rejected the message; it was not sent' },
+  [ErrorCode.KafkaUnavailable]: { message: 'Kafka is unavailable; the message was not sent' },
+  [ErrorCode.KafkaAuthenticationFailed]: {
+    message: "Kafka refused the service's credentials (SASL authentication failed); the message was not sent",
+  },
+  [ErrorCode.TopicNotFound]: { message: 'Topic demo-topic does not exist' },
+  [ErrorCode.Overloaded]: { message: 'Too many sends in flight; retry shortly' },
+  [ErrorCode.ShuttingDown]: { message: 'The service is shutting down; retry on another instance' },
+};
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid input (field-by-field details) or malformed JSON',
+  401: 'API keys are configured and none (or a wrong one) was presented',
+  403: "The service's Kafka principal lacks the ACL to write to the topic",
+  413: 'The body exceeds HTTP_BODY_LIMIT_BYTES, or the record exceeds KAFKA_MAX_RECORD_BYTES',
+  415: 'The body is not application/json',
+  502: 'Kafka refused the message for good; it was not sent',
+  503: 'Not sent, try again later (Retry-After says when): Kafka unreachable after retries, credentials refused, topic missing, too many sends in flight, or shutting down',
+};
+
+/** Documents the error responses a send route can give, grouped by status, one named example per code. */
+export function ApiErrorResponses(...codes: ErrorCode[]): MethodDecorator & ClassDecorator {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) {
+    const status = statusOf(code);
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  return applyDecorators(
+    ...[...byStatus].map(([status, statusCodes]) =>
+      ApiResponse({
+        status,
+        type: ErrorBodyDto,
+        description: DESCRIPTIONS[status] ?? reasonPhrase(status),
+        examples: Object.fromEntries(
+          statusCodes.map((code) => [
+            code,
+            {
+              summary: code,
+              value: {
+                status: 'error',
+                statusCode: status,
+                error: reasonPhrase(status),
+                code,
+                ...EXAMPLES[code],
+                requestId: '4f7c2b0e-8a51-4c57-9d1e-2f3a9b6c0d11',
+                path: '/api/messages',
+                timestamp: '2025-01-01T12:00:00.000Z',
+              },
+            },
+          ]),
+        ),
+      }),
+    ),
+  );
+}
