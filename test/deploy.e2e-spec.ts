@@ -1,0 +1,397 @@
+import 'reflect-metadata';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, posix, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+import { freePort, kafkaVersion } from '../scripts/kafka/local-kafka';
+import { validateEnvironment } from '../src/config/environment';
+import { RunningApp, startApp } from './support/app';
+import { get, post } from './support/http';
+import { RunningPrometheus, startPrometheus } from './support/prometheus';
+
+// Docker does not run where the suite runs: these tests check what can be checked without it (the
+// compose file's wiring, the mounted configuration, the Dockerfile's shape and health check) and that the
+// dashboard only asks for metrics the service really exports.
+
+const ROOT = resolve(__dirname, '..');
+const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
+
+interface ComposeService {
+  image?: string;
+  build?: string | { context: string; dockerfile?: string };
+  ports?: string[];
+  environment?: Record<string, string | number>;
+  volumes?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] | string };
+}
+interface Panel {
+  type: string;
+  title: string;
+  datasource?: { type: string; uid: string };
+  targets?: { expr: string; datasource?: { uid: string } }[];
+}
+
+const compose = parse(read('docker-compose.yml')) as { services: Record<string, ComposeService> };
+const services = compose.services;
+const SERVICE = 'kafka-producer-service';
+const dashboard = JSON.parse(read('deploy/grafana/dashboards/kafka-producer-service.json')) as {
+  uid: string;
+  panels: Panel[];
+};
+const exprs = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr));
+
+/** `./deploy/x:/etc/x:ro` → { host: 'deploy/x', container: '/etc/x' } for bind mounts. */
+function mountsOf(service: ComposeService): { host: string; container: string }[] {
+  return (service.volumes ?? [])
+    .map((volume) => volume.split(':'))
+    .filter(([host]) => host?.startsWith('.') || host?.startsWith('/'))
+    .map(([host, container]) => ({ host: posix.normalize(host!), container: container! }));
+}
+
+function containerPort(service: ComposeService, hostPort: number): number {
+  const mapping = (service.ports ?? []).find((port) => port.split(':')[0] === String(hostPort));
+  return Number(mapping?.split(':')[1]);
+}
+
+/**
+ * The metric names a PromQL expression reads: identifiers left once string literals, label matchers,
+ * range selectors, grouping clauses and function calls are taken out, without keywords; histogram series
+ * (`_bucket`, `_sum`, `_count`) are named by their base metric.
+ */
+function metricNamesOf(expr: string): string[] {
+  const bare = expr
+    .replace(/"(?:[^"\\]|\\.)*"/g, '')
+    .replace(/\{[^}]*\}/g, '')
+    .replace(/\[[^\]]*\]/g, '')
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '');
+  const keywords = new Set(['and', 'or', 'unless', 'bool', 'offset', 'by', 'without']);
+  const names = [...bare.matchAll(/(?<![\w:$])([A-Za-z_:][\w:]*)(?![\w:]|\s*\()/g)]
+    .map((m) => m[1]!)
+    .filter((name) => !keywords.has(name) && !/^(inf|nan)$/i.test(name));
+  return [...new Set(names.map((name) => name.replace(/_(bucket|sum|count)$/, '')))];
+}
+
+/**
+ * Runs a command and resolves with its exit code. Asynchronous on purpose: the service under test runs in
+ * this process, so a synchronous spawn would block the very server the command calls.
+ */
+async function exitCodeOf(command: string[], env: Record<string, string>): Promise<number> {
+  try {
+    await promisify(execFile)(command[0]!, command.slice(1), {
+      env: { ...process.env, ...env },
+      timeout: 10000,
+    });
+    return 0;
+  } catch (error) {
+    return Number((error as { code?: unknown }).code ?? -1);
+  }
+}
+
+/** Metric families a text exposition declares (`# TYPE name type`). */
+function exportedNames(exposition: string): Set<string> {
+  return new Set([...exposition.matchAll(/^# TYPE (\S+) \S+$/gm)].map((m) => m[1]!));
+}
+
+describe('docker-compose.yml', () => {
+  it('runs Kafka, the service, Kafka UI, Prometheus and Grafana', () => {
+    expect(Object.keys(services).sort()).toEqual(
+      ['grafana', 'kafka', 'kafka-producer-service', 'kafka-ui', 'prometheus'].sort(),
+    );
+  });
+
+  it("runs the official apache/kafka image at the test suite's Kafka version, in KRaft mode", () => {
+    const kafka = services.kafka!;
+    const env = kafka.environment ?? {};
+
+    expect(kafka.image).toBe(`apache/kafka:${kafkaVersion()}`);
+    expect(env.KAFKA_PROCESS_ROLES).toBe('broker,controller');
+    expect(env.KAFKA_CONTROLLER_QUORUM_VOTERS).toBe(`${env.KAFKA_NODE_ID}@kafka:9093`);
+    expect(env.KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR).toBe(1);
+    expect(env.KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR).toBe(1);
+    expect(env.KAFKA_TRANSACTION_STATE_LOG_MIN_ISR).toBe(1);
+  });
+
+  it('gives Kafka a listener for the host on localhost:29092 and one for the containers on kafka:9092', () => {
+    const env = services.kafka!.environment ?? {};
+    const advertised = String(env.KAFKA_ADVERTISED_LISTENERS).split(',');
+    const listenerNames = String(env.KAFKA_LISTENERS)
+      .split(',')
+      .map((listener) => listener.split(':')[0]);
+    const mapped = String(env.KAFKA_LISTENER_SECURITY_PROTOCOL_MAP)
+      .split(',')
+      .map((entry) => entry.split(':')[0]);
+
+    expect(advertised).toEqual(
+      expect.arrayContaining(['PLAINTEXT_HOST://localhost:29092', 'PLAINTEXT://kafka:9092']),
+    );
+    expect(services.kafka!.ports).toContain('29092:29092');
+    expect(mapped).toEqual(expect.arrayContaining(listenerNames));
+    expect(services[SERVICE]!.environment?.KAFKA_BROKERS).toBe('kafka:9092');
+  });
+
+  it('builds the service from the Dockerfile with a configuration the service accepts', () => {
+    const service = services[SERVICE]!;
+    const env = Object.fromEntries(
+      Object.entries(service.environment ?? {}).map(([key, value]) => [key, String(value)]),
+    );
+
+    expect(service.build).toBe('.');
+    expect(existsSync(join(ROOT, 'Dockerfile'))).toBe(true);
+    expect(service.ports).toContain('8080:8080');
+    expect(() => validateEnvironment(env)).not.toThrow();
+    expect(validateEnvironment(env).KAFKA_BROKERS).toEqual(['kafka:9092']);
+  });
+
+  it('starts each container only once what it needs is healthy, and every such service has a health check', () => {
+    const dockerfileHasHealthcheck = /^HEALTHCHECK /m.test(read('Dockerfile'));
+    const waits = Object.entries(services).flatMap(([name, service]) =>
+      Object.entries(service.depends_on ?? {}).map(([on, { condition }]) => ({ name, on, condition })),
+    );
+
+    expect(waits).toEqual(
+      expect.arrayContaining([
+        { name: SERVICE, on: 'kafka', condition: 'service_healthy' },
+        { name: 'kafka-ui', on: 'kafka', condition: 'service_healthy' },
+      ]),
+    );
+    for (const { on, condition } of waits) {
+      const target = services[on]!;
+      expect(condition).toBe('service_healthy');
+      expect(
+        target.healthcheck !== undefined || (target.build !== undefined && dockerfileHasHealthcheck),
+      ).toBe(true);
+    }
+  });
+
+  it('publishes each service on its own host port, Kafka UI beside the service on 8081', () => {
+    const hostPorts = Object.values(services).flatMap((service) =>
+      (service.ports ?? []).map((port) => port.split(':')[0]),
+    );
+
+    expect(new Set(hostPorts).size).toBe(hostPorts.length);
+    expect(services['kafka-ui']!.ports).toEqual(['8081:8080']);
+  });
+
+  it('mounts only configuration files that exist in the repository', () => {
+    const mounts = Object.values(services).flatMap(mountsOf);
+
+    expect(mounts.map((m) => m.host).sort()).toEqual([
+      'deploy/grafana/dashboards',
+      'deploy/grafana/provisioning',
+      'deploy/prometheus/prometheus.yml',
+    ]);
+    for (const { host } of mounts) {
+      expect(existsSync(join(ROOT, host))).toBe(true);
+    }
+  });
+});
+
+describe('Prometheus and Grafana configuration', () => {
+  const prometheusMount = mountsOf(services.prometheus!).find((m) => m.host.endsWith('prometheus.yml'))!;
+  const grafanaMounts = mountsOf(services.grafana!);
+
+  it('passes promtool check config', () => {
+    const check = spawnSync('promtool', ['check', 'config', join(ROOT, prometheusMount.host)], {
+      encoding: 'utf8',
+    });
+
+    expect(check.stderr).toBe('');
+    expect(check.status).toBe(0);
+  });
+
+  it("scrapes the service's /actuator/prometheus by its compose service name and container port", () => {
+    const config = parse(read(prometheusMount.host)) as {
+      scrape_configs: { metrics_path: string; static_configs: { targets: string[] }[] }[];
+    };
+    const [scrape] = config.scrape_configs;
+
+    expect(prometheusMount.container).toBe('/etc/prometheus/prometheus.yml');
+    expect(scrape?.metrics_path).toBe('/actuator/prometheus');
+    expect(scrape?.static_configs[0]?.targets).toEqual([
+      `${SERVICE}:${containerPort(services[SERVICE]!, 8080)}`,
+    ]);
+  });
+
+  it('provisions a Prometheus datasource pointing at the compose Prometheus, under the uid every panel uses', () => {
+    const provisioning = grafanaMounts.find((m) => m.host.endsWith('provisioning'))!;
+    const datasources = parse(read(`${provisioning.host}/datasources/prometheus.yml`)) as {
+      datasources: { uid: string; type: string; url: string }[];
+    };
+    const [datasource] = datasources.datasources;
+    const uids = new Set(
+      dashboard.panels
+        .filter((panel) => panel.type !== 'row')
+        .flatMap((panel) => [panel.datasource?.uid, ...(panel.targets ?? []).map((t) => t.datasource?.uid)]),
+    );
+
+    expect(provisioning.container).toBe('/etc/grafana/provisioning');
+    expect(datasource?.type).toBe('prometheus');
+    expect(datasource?.url).toBe(`http://prometheus:${containerPort(services.prometheus!, 9090)}`);
+    expect([...uids]).toEqual([datasource?.uid]);
+  });
+
+  it('loads the dashboard from the folder compose mounts, and makes it the home dashboard', () => {
+    const provisioning = grafanaMounts.find((m) => m.host.endsWith('provisioning'))!;
+    const dashboards = grafanaMounts.find((m) => m.host.endsWith('dashboards'))!;
+    const providers = parse(read(`${provisioning.host}/dashboards/kafka-producer-service.yml`)) as {
+      providers: { type: string; options: { path: string } }[];
+    };
+    const home = String(services.grafana!.environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH);
+
+    expect(providers.providers[0]?.options.path).toBe(dashboards.container);
+    expect(home.startsWith(`${dashboards.container}/`)).toBe(true);
+    expect(existsSync(join(ROOT, dashboards.host, posix.basename(home)))).toBe(true);
+  });
+});
+
+describe('Dockerfile', () => {
+  const dockerfile = read('Dockerfile').replace(/\\\n\s*/g, '');
+  const stages = dockerfile.split(/^FROM /m).slice(1);
+  const runtime = stages.at(-1) ?? '';
+  const healthcheck = JSON.parse(/^HEALTHCHECK .*?CMD (\[.*\])$/m.exec(runtime)?.[1] ?? '[]') as string[];
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    running = await startApp();
+    // The health check passes once the producer is connected: one acknowledged send makes sure of it.
+    expect((await post(`${running.url}/api/messages`, { content: 'ready?' })).status).toBe(200);
+  });
+  afterAll(async () => {
+    await running?.close();
+  });
+
+  it('builds in a separate stage and runs production dependencies only, as the unprivileged node user', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    expect(runtime).toMatch(/^RUN npm ci --omit=dev\b/m);
+    expect(runtime).toMatch(/^COPY --from=\S+ \/app\/dist \.\/dist$/m);
+    expect(runtime).toMatch(/^USER node$/m);
+    expect(runtime).toMatch(/NODE_ENV=production/);
+  });
+
+  it('starts node in exec form, so SIGTERM reaches the process that drains and exits', () => {
+    const cmd = /^CMD (.*)$/m.exec(runtime.replace(/^HEALTHCHECK .*$/m, ''))?.[1] ?? '';
+
+    expect(JSON.parse(cmd)).toEqual(['node', 'dist/main.js']);
+  });
+
+  it('has a health check on readiness that passes against a running service', async () => {
+    const code = await exitCodeOf(healthcheck, { PORT: new URL(running.url).port });
+
+    expect(healthcheck.join(' ')).toContain('/actuator/health/readiness');
+    expect(code).toBe(0);
+  });
+
+  it('has a health check that fails when nothing answers', async () => {
+    const code = await exitCodeOf(healthcheck, { PORT: String(await freePort()) });
+
+    expect(code).toBe(1);
+  });
+
+  it('copies only what exists and what .dockerignore lets into the build context', () => {
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('#'));
+    const sources = [
+      ...new Set([...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(' '))),
+    ];
+
+    expect(sources.sort()).toEqual([
+      'package-lock.json',
+      'package.json',
+      'src',
+      'tsconfig.build.json',
+      'tsconfig.json',
+    ]);
+    for (const source of sources) {
+      expect(existsSync(join(ROOT, source))).toBe(true);
+      expect(ignored).not.toContain(source);
+    }
+    expect(ignored).toEqual(expect.arrayContaining(['node_modules', 'dist', '.git', '.run', '.cache']));
+  });
+});
+
+describe('The Grafana dashboard against a live /actuator/prometheus', () => {
+  let running: RunningApp;
+  let exposition: string;
+  let prometheus: RunningPrometheus;
+
+  beforeAll(async () => {
+    running = await startApp();
+    const sends = await Promise.all([
+      post(`${running.url}/api/messages`, { content: 'for the dashboard', type: 'INFO' }),
+      post(`${running.url}/api/messages/batch`, [{ content: 'one' }, { content: 'two' }]),
+    ]);
+    expect(sends.map((s) => s.status)).toEqual([200, 200]);
+    exposition = (await get<string>(`${running.url}/actuator/prometheus`)).body;
+    prometheus = await startPrometheus(new URL(running.url).host);
+  });
+  afterAll(async () => {
+    await prometheus?.stop();
+    await running?.close();
+  });
+
+  it('reads metric names from PromQL as Prometheus would', () => {
+    expect(
+      metricNamesOf(
+        'histogram_quantile(0.95, sum by (le, uri) (rate(http_server_requests_seconds_bucket{uri!~"/a.*"}[$__rate_interval])))',
+      ),
+    ).toEqual(['http_server_requests_seconds']);
+    expect(metricNamesOf('sum(rate(a_total[1m])) / sum(b_count offset 5m) or vector(0)')).toEqual([
+      'a_total',
+      'b',
+    ]);
+  });
+
+  it('asks in every query only for metrics the service exports', () => {
+    const exported = exportedNames(exposition);
+    const unknown = exprs.flatMap((expr) =>
+      metricNamesOf(expr)
+        .filter((name) => !exported.has(name))
+        .map((name) => `${name} in ${expr}`),
+    );
+
+    expect(exprs.length).toBeGreaterThanOrEqual(15);
+    expect(exprs.every((expr) => metricNamesOf(expr).length > 0)).toBe(true);
+    expect(unknown).toEqual([]);
+  });
+
+  it('shows sent and failed rates, send-time percentiles, HTTP latency by route, feedback, memory and event-loop lag', () => {
+    const used = new Set(exprs.flatMap(metricNamesOf));
+
+    expect([...used]).toEqual(
+      expect.arrayContaining([
+        'kafka_producer_messages_sent_total',
+        'kafka_producer_messages_failed_total',
+        'kafka_producer_message_send_time_seconds',
+        'http_server_requests_seconds',
+        'kafka_producer_messages_received_total',
+        'kafka_producer_messages_dead_lettered_total',
+        'process_resident_memory_bytes',
+        'nodejs_eventloop_lag_p99_seconds',
+      ]),
+    );
+    expect(
+      exprs.some((e) =>
+        /histogram_quantile\(0\.99, .*kafka_producer_message_send_time_seconds_bucket/.test(e),
+      ),
+    ).toBe(true);
+    expect(exprs.some((e) => /by \([^)]*\buri\b[^)]*\).*http_server_requests_seconds_bucket/.test(e))).toBe(
+      true,
+    );
+  });
+
+  it('has only queries a real Prometheus, scraping the service, evaluates without error', async () => {
+    // Grafana replaces $__rate_interval; Prometheus' API answers 'error' (and query() throws) on bad PromQL.
+    const results = await Promise.all(
+      exprs.map(async (expr) => {
+        await prometheus.query(expr.replace(/\$__rate_interval/g, '1m'));
+        return expr;
+      }),
+    );
+
+    expect(results).toEqual(exprs);
+  });
+});
