@@ -5,6 +5,8 @@
 
 # Build stage: every dependency (TypeScript and friends), compiled to dist/.
 FROM node:20-bookworm-slim AS build
+# swagger-ui-dist's postinstall reports installs to Scarf unless told not to.
+ENV SCARF_ANALYTICS=false
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -15,7 +17,8 @@ RUN npm run build
 # Runtime stage: production dependencies and the compiled code only.
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production \
-    PORT=8080
+    PORT=8080 \
+    SCARF_ANALYTICS=false
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force

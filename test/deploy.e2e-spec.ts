@@ -5,7 +5,7 @@ import { join, posix, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { freePort, kafkaVersion } from '../scripts/kafka/local-kafka';
-import { validateEnvironment } from '../src/config/environment';
+import { Environment, validateEnvironment } from '../src/config/environment';
 import { RunningApp, startApp } from './support/app';
 import { get, post } from './support/http';
 import { RunningPrometheus, startPrometheus } from './support/prometheus';
@@ -243,6 +243,30 @@ describe('Prometheus and Grafana configuration', () => {
     expect(providers.providers[0]?.options.path).toBe(dashboards.container);
     expect(home.startsWith(`${dashboards.container}/`)).toBe(true);
     expect(existsSync(join(ROOT, dashboards.host, posix.basename(home)))).toBe(true);
+  });
+});
+
+describe('.env.example', () => {
+  const lines = read('.env.example').split('\n');
+  const set = Object.fromEntries(
+    lines.flatMap((line) => {
+      const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
+      return match ? [[match[1]!, match[2]!]] : [];
+    }),
+  );
+  const commented = lines.flatMap((line) => /^# ([A-Z][A-Z0-9_]*)=/.exec(line)?.[1] ?? []);
+
+  it('lists every variable the service reads, each once', () => {
+    const listed = [...Object.keys(set), ...commented];
+
+    expect(listed.sort()).toEqual(Object.keys(new Environment()).sort());
+  });
+
+  it('gives each set variable its default, so copying it to .env changes nothing', () => {
+    const fromFile = validateEnvironment(set) as unknown as Record<string, unknown>;
+    const defaults = new Environment() as unknown as Record<string, unknown>;
+
+    expect(fromFile).toEqual(defaults);
   });
 });
 
