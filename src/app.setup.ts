@@ -1,7 +1,7 @@
 import { INestApplication, NestApplicationOptions } from '@nestjs/common';
 import { useContainer } from 'class-validator';
 import { Logger } from 'nestjs-pino';
-import { AppModule } from './app.module';
+import { MESSAGE_RULES } from './messages/message-rules';
 import { setupOpenApi } from './openapi';
 
 /** Options for NestFactory.create: our own JSON body middleware replaces Nest's body parser. */
@@ -9,8 +9,11 @@ export const APP_OPTIONS: NestApplicationOptions = { bodyParser: false, bufferLo
 
 /** What main.ts and the e2e tests both apply to a created app. */
 export function configureApp(app: INestApplication): INestApplication {
-  // Message validation rules read configuration through Nest's container.
-  useContainer(app.select(AppModule), { fallbackOnErrors: true });
+  // Message validation rules read configuration, so class-validator takes them from Nest's container.
+  // Only those: handing it the whole container made every validation look up class-validator's own
+  // classes in Nest, which throws (and builds a stack trace) for each miss — 10% of the CPU under load.
+  const rules = new Map<unknown, unknown>(MESSAGE_RULES.map((rule) => [rule, app.get(rule, { strict: false })]));
+  useContainer({ get: (someClass: unknown) => rules.get(someClass) }, { fallback: true });
   // nestjs-pino takes over Nest's Logger (and flushes what bufferLogs held back).
   app.useLogger(app.get(Logger));
   // OpenAPI document and Swagger UI at /api/docs (JSON at /api/docs-json).

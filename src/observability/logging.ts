@@ -54,6 +54,8 @@ export async function loggerParams(config: AppConfig, destination: DestinationSt
         serializers: {
           req: (req: { method?: string; url?: string }) => ({ method: req.method, url: req.url }),
           res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+          // pino-http invents an Error for every 5xx; its stack says nothing (the exception filter logs the cause).
+          err: (err: { message?: string }) => ({ message: err.message }),
         },
         redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'],
         autoLogging: { ignore: (req: IncomingMessage) => pathOf(req).startsWith('/actuator') },

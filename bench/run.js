@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+/*
+ * `npm run bench`: throughput, latency and memory of the service against the project's own local broker,
+ * with the two ceilings measured in the same run on the same broker:
+ *   (a) a plain kafkajs producer with the service's producer settings (bench/kafkajs-baseline.js),
+ *   (b) Kafka's own ProducerPerformance (kafka-producer-perf-test) from the broker's jars.
+ * Writes bench/results/latest.json, latest.md (the table the README shows) and latest.svg.
+ * BENCH_SECONDS (default 10) sets each run's length; BENCH_PROFILE=1 adds --cpu-prof to the service.
+ */
+'use strict';
+
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const autocannon = require('autocannon');
+const localKafka = require('../scripts/kafka/local-kafka');
+const { openModel } = require('./open-model');
+const { ServiceProcess } = require('./service-process');
+const { renderMarkdown, renderSvg } = require('./report');
+
+const ROOT = path.resolve(__dirname, '..');
+const SECONDS = Number(process.env.BENCH_SECONDS || 10);
+const BROKER = 'bench';
+const MESSAGE = JSON.stringify({
+  content: 'x'.repeat(900),
+  type: 'INFO',
+  source: 'bench',
+  metadata: { tenant: 'acme', region: 'eu-west-1' },
+}); // about 1 KiB as a request body, a little more as a record
+
+function cannon(url, { connections, body, seconds = SECONDS }) {
+  return new Promise((resolve, reject) => {
+    autocannon(
+      { url, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration: seconds },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
+  });
+}
+
+function summarize(result) {
+  return {
+    reqPerSec: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p90: result.latency.p90,
+    p99: result.latency.p99,
+    max: result.latency.max,
+    errors: result.errors + result.timeouts + result.non2xx,
+  };
+}
+
+function perfTest(bootstrap, topic) {
+  const lib = localKafka.libDir();
+  const out = spawnSync(
+    'java',
+    [
+      '-Xmx512m',
+      `-Dlog4j2.configurationFile=${path.join(ROOT, 'scripts', 'kafka', 'log4j2.properties')}`,
+      '-cp',
+      `${lib}/*`,
+      'org.apache.kafka.tools.ProducerPerformance',
+      '--topic', topic,
+      '--num-records', String(60000 * Math.max(1, Math.round(SECONDS / 5))),
+      '--record-size', '1024',
+      '--throughput', '-1',
+      '--producer-props', `bootstrap.servers=${bootstrap}`, 'acks=all', 'enable.idempotence=true',
+      'compression.type=snappy', 'linger.ms=5', 'batch.size=16384',
+    ],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+  const last = out.stdout.trim().split('\n').pop() || '';
+  const match = /([\d.]+) records\/sec .*?([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th/.exec(last);
+  if (!match) {
+    throw new Error(`ProducerPerformance printed no summary:\n${out.stdout}\n${out.stderr}`);
+  }
+  return { recordsPerSec: Math.round(Number(match[1])), avgMs: Number(match[2]), p50: Number(match[4]), p99: Number(match[6]), max: Number(match[3]) };
+}
+
+function kafkajsBaseline(bootstrap, topic, mode) {
+  const out = spawnSync(process.execPath, [path.join(__dirname, 'kafkajs-baseline.js'), bootstrap, topic, mode, String(SECONDS)], {
+    encoding: 'utf8',
+  });
+  if (out.status !== 0) {
+    throw new Error(`kafkajs baseline failed: ${out.stderr}`);
+  }
+  return JSON.parse(out.stdout.trim().split('\n').pop());
+}
+
+function createTopics(bootstrap, topics) {
+  const { Kafka, logLevel } = require('kafkajs');
+  const admin = new Kafka({ clientId: 'bench-admin', brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
+  return admin
+    .connect()
+    .then(() => admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: 3 })) }))
+    .finally(() => admin.disconnect());
+}
+
+function diskBytes(topic) {
+  const dataDir = path.join(localKafka.stateDir(BROKER), 'data');
+  return fs
+    .readdirSync(dataDir)
+    .filter((d) => d.startsWith(`${topic}-`))
+    .flatMap((d) => fs.readdirSync(path.join(dataDir, d)).filter((f) => f.endsWith('.log')).map((f) => path.join(dataDir, d, f)))
+    .reduce((sum, file) => sum + fs.statSync(file).size, 0);
+}
+
+async function main() {
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'main.js'))) {
+    spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  }
+  process.once('exit', () => localKafka.killNow(BROKER));
+  const broker = await localKafka.start({ name: BROKER, quiet: true });
+  const results = { date: new Date().toISOString(), seconds: SECONDS, machine: machine(), runs: {} };
+  try {
+    const codecs = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+    await createTopics(broker.bootstrap, ['demo-topic', 'feedback-topic', 'bench-kafkajs', 'bench-kafkajs-batch', 'bench-perf', ...codecs.map((c) => `bench-${c}`)]);
+
+    console.error('baselines: plain kafkajs, then ProducerPerformance');
+    results.runs.kafkajsSingle = kafkajsBaseline(broker.bootstrap, 'bench-kafkajs', 'single');
+    results.runs.kafkajsBatch = kafkajsBaseline(broker.bootstrap, 'bench-kafkajs-batch', 'batch');
+    results.runs.perfTest = perfTest(broker.bootstrap, 'bench-perf');
+
+    const service = new ServiceProcess(ROOT, { KAFKA_BROKERS: broker.bootstrap }, process.env.BENCH_PROFILE === '1');
+    results.runs.startup = { readyMs: await service.start() };
+    const url = `${service.url}/api/messages`;
+    await cannon(url, { connections: 16, body: MESSAGE, seconds: 3 }); // warm-up
+
+    results.runs.closed = [];
+    for (const connections of [1, 16, 64, 256]) {
+      console.error(`closed loop: ${connections} connections`);
+      service.resetWindow();
+      const run = summarize(await cannon(url, { connections, body: MESSAGE }));
+      results.runs.closed.push({ connections, ...run, ...service.window() });
+    }
+
+    console.error('open model: 1000 req/s');
+    service.resetWindow();
+    results.runs.open = { rate: 1000, ...(await openModel(url, MESSAGE, 1000, SECONDS)), ...service.window() };
+
+    console.error('batch endpoint: 100 messages per request');
+    const batchBody = JSON.stringify(Array.from({ length: 100 }, () => JSON.parse(MESSAGE)));
+    service.resetWindow();
+    const batch = summarize(await cannon(`${service.url}/api/messages/batch`, { connections: 8, body: batchBody }));
+    results.runs.batch = { connections: 8, recordsPerSec: batch.reqPerSec * 100, ...batch, ...service.window() };
+    results.peakRssMb = service.peakRssMb();
+    await service.stop();
+
+    results.runs.codecs = [];
+    for (const codec of codecs) {
+      console.error(`compression: ${codec}`);
+      const topic = `bench-${codec}`;
+      const svc = new ServiceProcess(ROOT, { KAFKA_BROKERS: broker.bootstrap, KAFKA_TOPIC: topic, KAFKA_PRODUCER_COMPRESSION: codec }, false);
+      await svc.start();
+      svc.resetWindow();
+      const run = summarize(await cannon(`${svc.url}/api/messages`, { connections: 64, body: MESSAGE, seconds: Math.max(3, SECONDS / 2) }));
+      const records = Math.round(run.reqPerSec * Math.max(3, SECONDS / 2));
+      results.runs.codecs.push({ codec, ...run, bytesPerRecordOnDisk: Math.round(diskBytes(topic) / Math.max(1, records)), ...svc.window() });
+      await svc.stop();
+    }
+  } finally {
+    await localKafka.stop({ name: BROKER });
+  }
+  const dir = path.join(__dirname, 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const markdown = renderMarkdown(results);
+  fs.writeFileSync(path.join(dir, 'latest.md'), markdown);
+  fs.writeFileSync(path.join(dir, 'latest.svg'), renderSvg(results));
+  console.log(markdown);
+}
+
+function machine() {
+  const os = require('node:os');
+  return { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, kafka: localKafka.kafkaVersion() };
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
