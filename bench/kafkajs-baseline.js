@@ -12,9 +12,20 @@ CompressionCodecs[CompressionTypes.Snappy] = require('kafkajs-snappy');
 async function main() {
   const [bootstrap, topic, mode, seconds] = process.argv.slice(2);
   const kafka = new Kafka({ clientId: 'bench-baseline', brokers: [bootstrap], logLevel: logLevel.NOTHING });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
-  const value = JSON.stringify({ id: 'x', content: 'x'.repeat(900), type: 'INFO', timestamp: new Date().toISOString(), source: 'bench', metadata: { tenant: 'acme', region: 'eu-west-1' } });
+  const value = JSON.stringify({
+    id: 'x',
+    content: 'x'.repeat(900),
+    type: 'INFO',
+    timestamp: new Date().toISOString(),
+    source: 'bench',
+    metadata: { tenant: 'acme', region: 'eu-west-1' },
+  });
   const deadline = Date.now() + Number(seconds) * 1000;
   let records = 0;
   let n = 0;
@@ -23,14 +34,24 @@ async function main() {
     await Promise.all(
       Array.from({ length: 64 }, async () => {
         while (Date.now() < deadline) {
-          await producer.send({ topic, acks: -1, compression: CompressionTypes.Snappy, messages: [message()] });
+          await producer.send({
+            topic,
+            acks: -1,
+            compression: CompressionTypes.Snappy,
+            messages: [message()],
+          });
           records += 1;
         }
       }),
     );
   } else {
     while (Date.now() < deadline) {
-      await producer.send({ topic, acks: -1, compression: CompressionTypes.Snappy, messages: Array.from({ length: 64 }, message) });
+      await producer.send({
+        topic,
+        acks: -1,
+        compression: CompressionTypes.Snappy,
+        messages: Array.from({ length: 64 }, message),
+      });
       records += 64;
     }
   }

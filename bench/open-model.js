@@ -18,7 +18,14 @@ function openModel(url, body, rate, seconds) {
   return new Promise((resolve) => {
     const fire = (scheduled) => {
       const req = http.request(
-        { agent, host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
         (res) => {
           res.resume();
           res.on('end', () => finish(scheduled, res.statusCode === 200));
@@ -36,8 +43,16 @@ function openModel(url, body, rate, seconds) {
       if (done === total) {
         agent.destroy();
         latencies.sort((a, b) => a - b);
-        const at = (q) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] * 10) / 10;
-        resolve({ requests: total, errors, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: Math.round(latencies[latencies.length - 1]) });
+        const at = (q) =>
+          Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] * 10) / 10;
+        resolve({
+          requests: total,
+          errors,
+          p50: at(0.5),
+          p90: at(0.9),
+          p99: at(0.99),
+          max: Math.round(latencies[latencies.length - 1]),
+        });
       }
     };
     let sent = 0;

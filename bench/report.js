@@ -12,7 +12,8 @@ function renderMarkdown(r) {
     '| run | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | service CPU % | service RSS MB |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...r.runs.closed.map(
-      (c) => `| POST /api/messages, ${c.connections} connections | ${c.reqPerSec} | ${c.p50} | ${c.p90} | ${c.p99} | ${c.max} | ${c.errors} | ${c.cpuPercent} | ${c.rssMb} |`,
+      (c) =>
+        `| POST /api/messages, ${c.connections} connections | ${c.reqPerSec} | ${c.p50} | ${c.p90} | ${c.p99} | ${c.max} | ${c.errors} | ${c.cpuPercent} | ${c.rssMb} |`,
     ),
     `| open model, fixed ${r.runs.open.rate} req/s | ${r.runs.open.rate} | ${r.runs.open.p50} | ${r.runs.open.p90} | ${r.runs.open.p99} | ${r.runs.open.max} | ${r.runs.open.errors} | ${r.runs.open.cpuPercent} | ${r.runs.open.rssMb} |`,
     `| POST /api/messages/batch (100 per request), 8 connections | ${r.runs.batch.reqPerSec} (${r.runs.batch.recordsPerSec} records/s) | ${r.runs.batch.p50} | ${r.runs.batch.p90} | ${r.runs.batch.p99} | ${r.runs.batch.max} | ${r.runs.batch.errors} | ${r.runs.batch.cpuPercent} | ${r.runs.batch.rssMb} |`,

@@ -9,7 +9,7 @@
  */
 'use strict';
 
-const { spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const autocannon = require('autocannon');
@@ -31,7 +31,14 @@ const MESSAGE = JSON.stringify({
 function cannon(url, { connections, body, seconds = SECONDS }) {
   return new Promise((resolve, reject) => {
     autocannon(
-      { url, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration: seconds },
+      {
+        url,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        connections,
+        duration: seconds,
+      },
       (error, result) => (error ? reject(error) : resolve(result)),
     );
   });
@@ -58,27 +65,49 @@ function perfTest(bootstrap, topic) {
       '-cp',
       `${lib}/*`,
       'org.apache.kafka.tools.ProducerPerformance',
-      '--topic', topic,
-      '--num-records', String(60000 * Math.max(1, Math.round(SECONDS / 5))),
-      '--record-size', '1024',
-      '--throughput', '-1',
-      '--producer-props', `bootstrap.servers=${bootstrap}`, 'acks=all', 'enable.idempotence=true',
-      'compression.type=snappy', 'linger.ms=5', 'batch.size=16384',
+      '--topic',
+      topic,
+      '--num-records',
+      String(60000 * Math.max(1, Math.round(SECONDS / 5))),
+      '--record-size',
+      '1024',
+      '--throughput',
+      '-1',
+      '--producer-props',
+      `bootstrap.servers=${bootstrap}`,
+      'acks=all',
+      'enable.idempotence=true',
+      'compression.type=snappy',
+      'linger.ms=5',
+      'batch.size=16384',
     ],
     { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
   );
   const last = out.stdout.trim().split('\n').pop() || '';
-  const match = /([\d.]+) records\/sec .*?([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th/.exec(last);
+  const match =
+    /([\d.]+) records\/sec .*?([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th/.exec(
+      last,
+    );
   if (!match) {
     throw new Error(`ProducerPerformance printed no summary:\n${out.stdout}\n${out.stderr}`);
   }
-  return { recordsPerSec: Math.round(Number(match[1])), avgMs: Number(match[2]), p50: Number(match[4]), p99: Number(match[6]), max: Number(match[3]) };
+  return {
+    recordsPerSec: Math.round(Number(match[1])),
+    avgMs: Number(match[2]),
+    p50: Number(match[4]),
+    p99: Number(match[6]),
+    max: Number(match[3]),
+  };
 }
 
 function kafkajsBaseline(bootstrap, topic, mode) {
-  const out = spawnSync(process.execPath, [path.join(__dirname, 'kafkajs-baseline.js'), bootstrap, topic, mode, String(SECONDS)], {
-    encoding: 'utf8',
-  });
+  const out = spawnSync(
+    process.execPath,
+    [path.join(__dirname, 'kafkajs-baseline.js'), bootstrap, topic, mode, String(SECONDS)],
+    {
+      encoding: 'utf8',
+    },
+  );
   if (out.status !== 0) {
     throw new Error(`kafkajs baseline failed: ${out.stderr}`);
   }
@@ -87,10 +116,19 @@ function kafkajsBaseline(bootstrap, topic, mode) {
 
 function createTopics(bootstrap, topics) {
   const { Kafka, logLevel } = require('kafkajs');
-  const admin = new Kafka({ clientId: 'bench-admin', brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
+  const admin = new Kafka({
+    clientId: 'bench-admin',
+    brokers: [bootstrap],
+    logLevel: logLevel.NOTHING,
+  }).admin();
   return admin
     .connect()
-    .then(() => admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: 3 })) }))
+    .then(() =>
+      admin.createTopics({
+        waitForLeaders: true,
+        topics: topics.map((topic) => ({ topic, numPartitions: 3 })),
+      }),
+    )
     .finally(() => admin.disconnect());
 }
 
@@ -99,7 +137,12 @@ function diskBytes(topic) {
   return fs
     .readdirSync(dataDir)
     .filter((d) => d.startsWith(`${topic}-`))
-    .flatMap((d) => fs.readdirSync(path.join(dataDir, d)).filter((f) => f.endsWith('.log')).map((f) => path.join(dataDir, d, f)))
+    .flatMap((d) =>
+      fs
+        .readdirSync(path.join(dataDir, d))
+        .filter((f) => f.endsWith('.log'))
+        .map((f) => path.join(dataDir, d, f)),
+    )
     .reduce((sum, file) => sum + fs.statSync(file).size, 0);
 }
 
@@ -112,14 +155,25 @@ async function main() {
   const results = { date: new Date().toISOString(), seconds: SECONDS, machine: machine(), runs: {} };
   try {
     const codecs = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
-    await createTopics(broker.bootstrap, ['demo-topic', 'feedback-topic', 'bench-kafkajs', 'bench-kafkajs-batch', 'bench-perf', ...codecs.map((c) => `bench-${c}`)]);
+    await createTopics(broker.bootstrap, [
+      'demo-topic',
+      'feedback-topic',
+      'bench-kafkajs',
+      'bench-kafkajs-batch',
+      'bench-perf',
+      ...codecs.map((c) => `bench-${c}`),
+    ]);
 
     console.error('baselines: plain kafkajs, then ProducerPerformance');
     results.runs.kafkajsSingle = kafkajsBaseline(broker.bootstrap, 'bench-kafkajs', 'single');
     results.runs.kafkajsBatch = kafkajsBaseline(broker.bootstrap, 'bench-kafkajs-batch', 'batch');
     results.runs.perfTest = perfTest(broker.bootstrap, 'bench-perf');
 
-    const service = new ServiceProcess(ROOT, { KAFKA_BROKERS: broker.bootstrap }, process.env.BENCH_PROFILE === '1');
+    const service = new ServiceProcess(
+      ROOT,
+      { KAFKA_BROKERS: broker.bootstrap },
+      process.env.BENCH_PROFILE === '1',
+    );
     results.runs.startup = { readyMs: await service.start() };
     const url = `${service.url}/api/messages`;
     await cannon(url, { connections: 16, body: MESSAGE, seconds: 3 }); // warm-up
@@ -134,13 +188,24 @@ async function main() {
 
     console.error('open model: 1000 req/s');
     service.resetWindow();
-    results.runs.open = { rate: 1000, ...(await openModel(url, MESSAGE, 1000, SECONDS)), ...service.window() };
+    results.runs.open = {
+      rate: 1000,
+      ...(await openModel(url, MESSAGE, 1000, SECONDS)),
+      ...service.window(),
+    };
 
     console.error('batch endpoint: 100 messages per request');
     const batchBody = JSON.stringify(Array.from({ length: 100 }, () => JSON.parse(MESSAGE)));
     service.resetWindow();
-    const batch = summarize(await cannon(`${service.url}/api/messages/batch`, { connections: 8, body: batchBody }));
-    results.runs.batch = { connections: 8, recordsPerSec: batch.reqPerSec * 100, ...batch, ...service.window() };
+    const batch = summarize(
+      await cannon(`${service.url}/api/messages/batch`, { connections: 8, body: batchBody }),
+    );
+    results.runs.batch = {
+      connections: 8,
+      recordsPerSec: batch.reqPerSec * 100,
+      ...batch,
+      ...service.window(),
+    };
     results.peakRssMb = service.peakRssMb();
     await service.stop();
 
@@ -148,12 +213,27 @@ async function main() {
     for (const codec of codecs) {
       console.error(`compression: ${codec}`);
       const topic = `bench-${codec}`;
-      const svc = new ServiceProcess(ROOT, { KAFKA_BROKERS: broker.bootstrap, KAFKA_TOPIC: topic, KAFKA_PRODUCER_COMPRESSION: codec }, false);
+      const svc = new ServiceProcess(
+        ROOT,
+        { KAFKA_BROKERS: broker.bootstrap, KAFKA_TOPIC: topic, KAFKA_PRODUCER_COMPRESSION: codec },
+        false,
+      );
       await svc.start();
       svc.resetWindow();
-      const run = summarize(await cannon(`${svc.url}/api/messages`, { connections: 64, body: MESSAGE, seconds: Math.max(3, SECONDS / 2) }));
+      const run = summarize(
+        await cannon(`${svc.url}/api/messages`, {
+          connections: 64,
+          body: MESSAGE,
+          seconds: Math.max(3, SECONDS / 2),
+        }),
+      );
       const records = Math.round(run.reqPerSec * Math.max(3, SECONDS / 2));
-      results.runs.codecs.push({ codec, ...run, bytesPerRecordOnDisk: Math.round(diskBytes(topic) / Math.max(1, records)), ...svc.window() });
+      results.runs.codecs.push({
+        codec,
+        ...run,
+        bytesPerRecordOnDisk: Math.round(diskBytes(topic) / Math.max(1, records)),
+        ...svc.window(),
+      });
       await svc.stop();
     }
   } finally {
@@ -170,7 +250,13 @@ async function main() {
 
 function machine() {
   const os = require('node:os');
-  return { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, kafka: localKafka.kafkaVersion() };
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    memGb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    kafka: localKafka.kafkaVersion(),
+  };
 }
 
 main().catch((error) => {

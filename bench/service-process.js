@@ -31,11 +31,17 @@ class ServiceProcess {
     const port = await localKafka.freePort();
     this.url = `http://127.0.0.1:${port}`;
     const began = Date.now();
-    const args = this.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(this.root, 'bench', 'results')}`] : [];
-    this.child = spawn(process.execPath, [...args, path.join(this.root, 'dist', 'main.js')], {
-      env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: String(port), ...this.env },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    const args = this.profile
+      ? ['--cpu-prof', `--cpu-prof-dir=${path.join(this.root, 'bench', 'results')}`]
+      : [];
+    this.child = spawn(
+      process.execPath,
+      [...args, '--max-old-space-size=256', path.join(this.root, 'dist', 'main.js')],
+      {
+        env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: String(port), ...this.env },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
     for (;;) {
       if (this.child.exitCode !== null) {
         throw new Error(`the service exited with ${this.child.exitCode}`);

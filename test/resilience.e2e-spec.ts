@@ -29,17 +29,21 @@ describe('graceful shutdown: SIGTERM during a steady load', () => {
 
   it('finishes every accepted send, refuses the rest, and exits 0 in time', async () => {
     const port = await localKafka.freePort();
-    service = spawn(process.execPath, [join(__dirname, '..', 'dist', 'main.js')], {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        KAFKA_TOPIC: topic,
-        NODE_ENV: 'production',
-        LOG_LEVEL: 'warn',
-        SHUTDOWN_TIMEOUT_MS: '10000',
+    service = spawn(
+      process.execPath,
+      ['--max-old-space-size=256', join(__dirname, '..', 'dist', 'main.js')],
+      {
+        env: {
+          ...process.env,
+          PORT: String(port),
+          KAFKA_TOPIC: topic,
+          NODE_ENV: 'production',
+          LOG_LEVEL: 'warn',
+          SHUTDOWN_TIMEOUT_MS: '10000',
+        },
+        stdio: ['ignore', 'ignore', 'inherit'],
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    );
     const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
       service.once('exit', (code) => resolve({ code, at: Date.now() })),
     );
