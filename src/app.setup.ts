@@ -12,7 +12,9 @@ export function configureApp(app: INestApplication): INestApplication {
   // Message validation rules read configuration, so class-validator takes them from Nest's container.
   // Only those: handing it the whole container made every validation look up class-validator's own
   // classes in Nest, which throws (and builds a stack trace) for each miss — 10% of the CPU under load.
-  const rules = new Map<unknown, unknown>(MESSAGE_RULES.map((rule) => [rule, app.get(rule, { strict: false })]));
+  const rules = new Map<unknown, unknown>(
+    MESSAGE_RULES.map((rule) => [rule, app.get(rule, { strict: false })]),
+  );
   useContainer({ get: (someClass: unknown) => rules.get(someClass) }, { fallback: true });
   // nestjs-pino takes over Nest's Logger (and flushes what bufferLogs held back).
   app.useLogger(app.get(Logger));

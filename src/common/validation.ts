@@ -9,7 +9,12 @@ export function toFieldErrors(errors: ValidationError[], prefix = ''): FieldErro
       : prefix
         ? `${prefix}.${error.property}`
         : error.property;
-    const own = Object.values(error.constraints ?? {}).map((reason) => ({ field, reason }));
+    // One reason per field: the most basic rule that failed, so a missing `content` is "required", not
+    // also "not a string" and "blank". class-validator checks IsDefined first; the other decorators
+    // register bottom-up, so the rule written first on the property is the last constraint.
+    const reasons = Object.values(error.constraints ?? {});
+    const reason = error.constraints?.isDefined ?? reasons[reasons.length - 1];
+    const own = reason === undefined ? [] : [{ field, reason }];
     return [...own, ...toFieldErrors(error.children ?? [], field)];
   });
 }

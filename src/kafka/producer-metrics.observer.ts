@@ -13,6 +13,10 @@ export class ProducerMetricsObserver implements ProducerObserver {
   attach(producer: Producer, name: string): void {
     producer.on(producer.events.REQUEST, ({ payload }) => {
       this.metrics.kafkaRequests.inc({ producer: name, api: payload.apiName });
+      this.metrics.kafkaRequestDuration.observe(
+        { producer: name, api: payload.apiName },
+        payload.duration / 1000,
+      );
     });
     producer.on(producer.events.REQUEST_QUEUE_SIZE, ({ payload }) => {
       this.metrics.kafkaRequestQueue.set({ producer: name, broker: payload.broker }, payload.queueSize);

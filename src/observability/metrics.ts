@@ -108,6 +108,11 @@ export class Metrics {
     'Requests the producers sent to brokers',
     ['producer', 'api'] as const,
   );
+  readonly kafkaRequestDuration = histogram(
+    'kafka_producer_request_duration_seconds',
+    'Broker round trip of producer requests, from kafkajs request instrumentation',
+    ['producer', 'api'] as const,
+  );
   readonly kafkaRequestQueue = gauge(
     'kafka_producer_request_queue_size',
     'Requests queued on a broker connection',
