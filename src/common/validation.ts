@@ -1,6 +1,9 @@
 import { ValidationError, ValidationPipeOptions } from '@nestjs/common';
 import { FieldError, InvalidInputError } from './errors';
 
+/** class-validator rule names, most basic first: when several fail on one field, the first is reported. */
+const BASIC_RULES = ['whitelistValidation', 'isDefined', 'isString', 'isObject', 'isNotEmpty'];
+
 /** Flattens class-validator's nested errors into field paths ("metadata", "[2].content"). */
 export function toFieldErrors(errors: ValidationError[], prefix = ''): FieldError[] {
   return errors.flatMap((error) => {
@@ -10,10 +13,10 @@ export function toFieldErrors(errors: ValidationError[], prefix = ''): FieldErro
         ? `${prefix}.${error.property}`
         : error.property;
     // One reason per field: the most basic rule that failed, so a missing `content` is "required", not
-    // also "not a string" and "blank". class-validator checks IsDefined first; the other decorators
-    // register bottom-up, so the rule written first on the property is the last constraint.
-    const reasons = Object.values(error.constraints ?? {});
-    const reason = error.constraints?.isDefined ?? reasons[reasons.length - 1];
+    // also "not a string" and "blank".
+    const constraints = error.constraints ?? {};
+    const basic = BASIC_RULES.find((rule) => rule in constraints);
+    const reason = basic ? constraints[basic] : Object.values(constraints)[0];
     const own = reason === undefined ? [] : [{ field, reason }];
     return [...own, ...toFieldErrors(error.children ?? [], field)];
   });

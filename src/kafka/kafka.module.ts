@@ -1,5 +1,5 @@
-import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import { Admin, Kafka, Partitioners } from 'kafkajs';
+import { FactoryProvider, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Admin, Kafka, Partitioners, ProducerConfig } from 'kafkajs';
 import { AppConfig } from '../config/app-config';
 import { registerCompressionCodecs } from './compression';
 import { createKafkaClient } from './kafka-client.factory';
@@ -20,6 +20,35 @@ import { PRODUCER_OBSERVER, ProducerMetricsObserver } from './producer-metrics.o
 registerCompressionCodecs();
 
 /**
+ * A SupervisedProducer provider: idempotent (acks=all is required by it), one request in flight per broker
+ * (kafkajs' requirement for idempotence), short inner retries, the Java-compatible partitioner.
+ */
+function supervisedProducer(
+  token: symbol,
+  name: string,
+  extra: (config: AppConfig) => Partial<ProducerConfig> = () => ({}),
+): FactoryProvider<SupervisedProducer> {
+  return {
+    provide: token,
+    inject: [KAFKA_CLIENT, AppConfig, PRODUCER_OBSERVER],
+    useFactory: (kafka: Kafka, config: AppConfig, observer: ProducerMetricsObserver): SupervisedProducer =>
+      new SupervisedProducer(
+        kafka,
+        {
+          idempotent: true,
+          maxInFlightRequests: 1,
+          retry: SEND_ATTEMPT_RETRY,
+          createPartitioner: Partitioners.DefaultPartitioner,
+          ...extra(config),
+        },
+        name,
+        config.kafka.connectionTimeoutMs * 2,
+        observer,
+      ),
+  };
+}
+
+/**
  * Owns kafkajs: the client, the idempotent and transactional producers, the admin (topic provisioning,
  * metadata) and consumer creation. The only module that imports kafkajs; the rest of the service talks to
  * RecordSender, TopicProvisioner and the KAFKA_CLIENT token (for consumers).
@@ -34,41 +63,10 @@ registerCompressionCodecs();
       useFactory: (kafka: Kafka): Admin => kafka.admin({ retry: SEND_ATTEMPT_RETRY }),
     },
     { provide: PRODUCER_OBSERVER, useClass: ProducerMetricsObserver },
-    {
-      provide: KAFKA_PRODUCER,
-      inject: [KAFKA_CLIENT, AppConfig, PRODUCER_OBSERVER],
-      useFactory: (kafka: Kafka, config: AppConfig, observer: ProducerMetricsObserver): SupervisedProducer =>
-        new SupervisedProducer(
-          kafka,
-          {
-            idempotent: true,
-            maxInFlightRequests: 1,
-            retry: SEND_ATTEMPT_RETRY,
-            createPartitioner: Partitioners.DefaultPartitioner,
-          },
-          'idempotent',
-          config.kafka.connectionTimeoutMs * 2,
-          observer,
-        ),
-    },
-    {
-      provide: KAFKA_TRANSACTIONAL_PRODUCER,
-      inject: [KAFKA_CLIENT, AppConfig, PRODUCER_OBSERVER],
-      useFactory: (kafka: Kafka, config: AppConfig, observer: ProducerMetricsObserver): SupervisedProducer =>
-        new SupervisedProducer(
-          kafka,
-          {
-            idempotent: true,
-            maxInFlightRequests: 1,
-            transactionalId: config.producer.transactionalId,
-            retry: SEND_ATTEMPT_RETRY,
-            createPartitioner: Partitioners.DefaultPartitioner,
-          },
-          'transactional',
-          config.kafka.connectionTimeoutMs * 2,
-          observer,
-        ),
-    },
+    supervisedProducer(KAFKA_PRODUCER, 'idempotent'),
+    supervisedProducer(KAFKA_TRANSACTIONAL_PRODUCER, 'transactional', (config) => ({
+      transactionalId: config.producer.transactionalId,
+    })),
     PartitionResolver,
     RecordSender,
     TopicProvisioner,

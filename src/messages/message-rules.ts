@@ -1,5 +1,14 @@
-import { Injectable } from '@nestjs/common';
-import { ValidationArguments, ValidatorConstraint, ValidatorConstraintInterface } from 'class-validator';
+import { applyDecorators, Injectable } from '@nestjs/common';
+import {
+  IsDefined,
+  IsOptional,
+  IsString,
+  Matches,
+  Validate,
+  ValidationArguments,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
+} from 'class-validator';
 import { AppConfig } from '../config/app-config';
 
 /*
@@ -75,3 +84,16 @@ export class MetadataRule implements ValidatorConstraintInterface {
 }
 
 export const MESSAGE_RULES = [MessageTypeRule, ContentLengthRule, MetadataRule];
+
+/** A Message's `content`, in a body or a query: required, a string, not blank, bounded. */
+export const IsMessageContent = (): PropertyDecorator =>
+  applyDecorators(
+    IsDefined({ message: 'content is required' }),
+    IsString(),
+    Matches(/\S/, { message: 'content must not be blank' }),
+    Validate(ContentLengthRule),
+  );
+
+/** A Message's optional `type`: one of MESSAGE_TYPES. */
+export const IsMessageType = (): PropertyDecorator =>
+  applyDecorators(IsOptional(), IsString(), Validate(MessageTypeRule));

@@ -1,15 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import {
-  IsDefined,
-  IsISO8601,
-  IsNotEmpty,
-  IsOptional,
-  IsString,
-  Matches,
-  MaxLength,
-  Validate,
-} from 'class-validator';
-import { ContentLengthRule, MessageTypeRule, MetadataRule } from '../message-rules';
+import { IsISO8601, IsNotEmpty, IsOptional, IsString, Matches, MaxLength, Validate } from 'class-validator';
+import { IsMessageContent, IsMessageType, MetadataRule } from '../message-rules';
 
 /** The Message as callers send it (the seed's Message class); only `content` is required. */
 export class MessageDto {
@@ -33,10 +24,7 @@ export class MessageDto {
       'The payload text; not blank, at most MESSAGE_MAX_CONTENT_LENGTH characters (default 262144).',
     example: 'Hello, Kafka!',
   })
-  @IsDefined({ message: 'content is required' })
-  @IsString()
-  @Matches(/\S/, { message: 'content must not be blank' })
-  @Validate(ContentLengthRule)
+  @IsMessageContent()
   content!: string;
 
   /** One of MESSAGE_TYPES; INFO when absent. */
@@ -45,9 +33,7 @@ export class MessageDto {
     example: 'INFO',
     default: 'INFO',
   })
-  @IsOptional()
-  @IsString()
-  @Validate(MessageTypeRule)
+  @IsMessageType()
   type?: string;
 
   /** ISO-8601; the service fills the current UTC time when absent. */

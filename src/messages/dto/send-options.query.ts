@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDefined, IsOptional, IsString, Length, Matches, Validate } from 'class-validator';
-import { ContentLengthRule, MessageTypeRule } from '../message-rules';
+import { IsOptional, IsString, Length } from 'class-validator';
+import { IsMessageContent, IsMessageType } from '../message-rules';
 
 /** Query parameters every send endpoint accepts. */
 export class SendOptionsQuery {
@@ -21,10 +21,7 @@ export class SendOptionsQuery {
 /** POST /api/messages/simple?content=…&type=…&key=… (the seed's simple endpoint). */
 export class SimpleMessageQuery extends SendOptionsQuery {
   @ApiProperty({ description: 'The payload text; not blank', example: 'Hello Kafka' })
-  @IsDefined({ message: 'content is required' })
-  @IsString()
-  @Matches(/\S/, { message: 'content must not be blank' })
-  @Validate(ContentLengthRule)
+  @IsMessageContent()
   content!: string;
 
   @ApiPropertyOptional({
@@ -32,8 +29,6 @@ export class SimpleMessageQuery extends SendOptionsQuery {
     example: 'INFO',
     default: 'INFO',
   })
-  @IsOptional()
-  @IsString()
-  @Validate(MessageTypeRule)
+  @IsMessageType()
   type?: string;
 }
