@@ -36,7 +36,12 @@ class ServiceProcess {
       : [];
     this.child = spawn(
       process.execPath,
-      [...args, '--max-old-space-size=256', path.join(this.root, 'dist', 'main.js')],
+      [
+        ...args,
+        '--max-old-space-size=256',
+        '--max-semi-space-size=4',
+        path.join(this.root, 'dist', 'main.js'),
+      ],
       {
         env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: String(port), ...this.env },
         stdio: ['ignore', 'ignore', 'inherit'],

@@ -297,7 +297,12 @@ describe('Dockerfile', () => {
   it('starts node in exec form, so SIGTERM reaches the process that drains and exits', () => {
     const cmd = /^CMD (.*)$/m.exec(runtime.replace(/^HEALTHCHECK .*$/m, ''))?.[1] ?? '';
 
-    expect(JSON.parse(cmd)).toEqual(['node', '--max-old-space-size=256', 'dist/main.js']);
+    expect(JSON.parse(cmd)).toEqual([
+      'node',
+      '--max-old-space-size=256',
+      '--max-semi-space-size=4',
+      'dist/main.js',
+    ]);
   });
 
   it('has a health check on readiness that passes against a running service', async () => {

@@ -31,7 +31,7 @@ describe('graceful shutdown: SIGTERM during a steady load', () => {
     const port = await localKafka.freePort();
     service = spawn(
       process.execPath,
-      ['--max-old-space-size=256', join(__dirname, '..', 'dist', 'main.js')],
+      ['--max-old-space-size=256', '--max-semi-space-size=4', join(__dirname, '..', 'dist', 'main.js')],
       {
         env: {
           ...process.env,
