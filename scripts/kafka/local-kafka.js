@@ -125,9 +125,17 @@ function logTail(dir, lines = 60) {
   }
 }
 
-/** Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding (Uuid.randomUuid). */
+/**
+ * Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding (Uuid.randomUuid), which,
+ * like Kafka, redraws ids starting with '-': kafka-storage's argument parser would take one for an option.
+ */
 function randomClusterId() {
-  return crypto.randomBytes(16).toString('base64url');
+  for (;;) {
+    const id = crypto.randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) {
+      return id;
+    }
+  }
 }
 
 function java(args, options = {}) {
