@@ -16,11 +16,12 @@ describe('POST /api/messages/batch: all messages in one Kafka transaction', () =
 
   beforeAll(async () => {
     admin = await testAdmin();
-    // The broker refuses records over 2 KiB on this topic; the service's own limit is higher, so a big
+    // The broker refuses record batches over 16 KiB on this topic (a request's records for one partition
+    // form one batch: room for a whole 10-message batch). The service's own limit is higher, so a big
     // record reaches the broker inside the transaction and fails it part way.
     await admin.createTopics({
       waitForLeaders: true,
-      topics: [{ topic, numPartitions: 3, configEntries: [{ name: 'max.message.bytes', value: '2048' }] }],
+      topics: [{ topic, numPartitions: 3, configEntries: [{ name: 'max.message.bytes', value: '16384' }] }],
     });
     running = await startApp({
       KAFKA_TOPIC: topic,
@@ -51,7 +52,7 @@ describe('POST /api/messages/batch: all messages in one Kafka transaction', () =
     const marker = `fail-${Date.now()}`;
     const messages = [
       { content: 'first', source: marker },
-      { content: 'y'.repeat(4000), source: marker },
+      { content: 'y'.repeat(40000), source: marker },
       { content: 'third', source: marker },
     ];
     const { status, body } = await post(`${running.url}/api/messages/batch`, messages);
