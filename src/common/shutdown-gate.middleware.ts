@@ -17,10 +17,6 @@ export class ShutdownGate implements NestMiddleware {
     this.closed = true;
   }
 
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   use(req: Request, res: Response, next: NextFunction): void {
     if (!this.closed) {
       next();

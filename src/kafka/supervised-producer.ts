@@ -36,7 +36,6 @@ export class SupervisedProducer {
   /** Set while Kafka is unreachable: sends fail fast, and a background loop keeps reconnecting. */
   private unreachable?: KafkaSendError;
   private reconnectTimer?: NodeJS.Timeout;
-  replacements = 0;
 
   constructor(
     private readonly kafka: Kafka,
@@ -154,7 +153,6 @@ export class SupervisedProducer {
     if (!old) {
       return;
     }
-    this.replacements += 1;
     this.consecutiveFailures = 0;
     this.logger.warn(`replacing the producer: ${reason}`);
     this.observer?.replaced(this.name, reason);

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { ErrorCode, KafkaFailureKind, KafkaSendError, ServiceError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { OutgoingRecord, RecordAck, RecordSender } from '../kafka/record-sender';
@@ -24,7 +24,7 @@ const RECORD_OVERHEAD_BYTES = 128;
  * retrying retriable failures with backoff. Resolves only once the broker acknowledged every record.
  */
 @Injectable()
-export class ProducerService {
+export class ProducerService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(ProducerService.name);
   private readonly accumulator: RecordAccumulator;
   private inFlight = 0;
@@ -74,8 +74,11 @@ export class ProducerService {
     );
   }
 
-  /** Resolves when every accepted send has been acknowledged or failed (graceful shutdown). */
-  drain(): Promise<void> {
+  /**
+   * Graceful shutdown: by now the HTTP server has drained (main.ts), so this is a safety net that flushes
+   * anything still queued before KafkaModule disconnects the producers in onApplicationShutdown.
+   */
+  beforeApplicationShutdown(): Promise<void> {
     return this.accumulator.drain();
   }
 
