@@ -1,4 +1,5 @@
 import { applyDecorators, Injectable } from '@nestjs/common';
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import {
   IsDefined,
   IsOptional,
@@ -94,6 +95,15 @@ export const IsMessageContent = (): PropertyDecorator =>
     Validate(ContentLengthRule),
   );
 
-/** A Message's optional `type`: one of MESSAGE_TYPES. */
+/** A Message's optional `type`: one of MESSAGE_TYPES (validated, and described in the OpenAPI document). */
 export const IsMessageType = (): PropertyDecorator =>
-  applyDecorators(IsOptional(), IsString(), Validate(MessageTypeRule));
+  applyDecorators(
+    ApiPropertyOptional({
+      description: 'One of MESSAGE_TYPES (default INFO, WARNING, ERROR, DEBUG); INFO when absent.',
+      example: 'INFO',
+      default: 'INFO',
+    }),
+    IsOptional(),
+    IsString(),
+    Validate(MessageTypeRule),
+  );

@@ -28,11 +28,6 @@ export class MessageDto {
   content!: string;
 
   /** One of MESSAGE_TYPES; INFO when absent. */
-  @ApiPropertyOptional({
-    description: 'One of MESSAGE_TYPES (default INFO, WARNING, ERROR, DEBUG); INFO when absent.',
-    example: 'INFO',
-    default: 'INFO',
-  })
   @IsMessageType()
   type?: string;
 

@@ -24,11 +24,6 @@ export class SimpleMessageQuery extends SendOptionsQuery {
   @IsMessageContent()
   content!: string;
 
-  @ApiPropertyOptional({
-    description: 'One of MESSAGE_TYPES (default INFO, WARNING, ERROR, DEBUG); INFO when absent.',
-    example: 'INFO',
-    default: 'INFO',
-  })
   @IsMessageType()
   type?: string;
 }
