@@ -117,9 +117,9 @@ describe('POST /api/messages and /api/messages/simple (real broker, read back wi
 
   it('coalesces 500 concurrent sends into far fewer produce requests, each send with its own partition and offset', async () => {
     // The test's 500 clients share one event loop with the service, so requests arrive slower than real
-    // clients would send them; a 20 ms linger (KAFKA_PRODUCER_LINGER_MS) keeps the count independent of
+    // clients would send them; a 50 ms linger (KAFKA_PRODUCER_LINGER_MS) keeps the count independent of
     // how busy the machine is. The mechanism is the one production runs with its 5 ms default.
-    const lingering = await startApp({ KAFKA_PRODUCER_LINGER_MS: '20' });
+    const lingering = await startApp({ KAFKA_PRODUCER_LINGER_MS: '50' });
     const metrics = lingering.app.get(Metrics);
     const producesBefore = await produceRequests(metrics);
 
