@@ -1,5 +1,6 @@
 import * as fc from 'fast-check';
 import { RunningApp, startApp } from './support/app';
+import { expectErrorShape } from './support/http';
 
 /** What the API must always do, whatever it is sent: answer, never 5xx, errors in the documented shape. */
 async function send(url: string, init: RequestInit): Promise<{ status: number; body: unknown }> {
@@ -17,11 +18,7 @@ async function send(url: string, init: RequestInit): Promise<{ status: number; b
 function expectSafe({ status, body }: { status: number; body: unknown }): void {
   expect(status).toBeLessThan(500);
   if (status >= 400) {
-    expect(body).toMatchObject({ status: 'error', statusCode: status });
-    const error = body as Record<string, unknown>;
-    expect(typeof error.message).toBe('string');
-    expect(typeof error.code).toBe('string');
-    expect(typeof error.requestId).toBe('string');
+    expectErrorShape(body as Record<string, unknown>, status);
   }
 }
 

@@ -96,7 +96,8 @@ describe(FeedbackConsumer.name, () => {
     expect(sut.healthComponent()).toMatchObject({ status: 'UNKNOWN', details: { state: 'STARTING' } });
   });
 
-  it('commits the offset after the record (offset + 1), only once the processor finished with it', async () => {
+  /** A started consumer and the eachMessage handler it gave kafkajs. */
+  async function running() {
     const sut = await create();
     sut.onApplicationBootstrap();
     await new Promise(setImmediate);
@@ -104,6 +105,11 @@ describe(FeedbackConsumer.name, () => {
     const { eachMessage } = consumer.run.mock.calls[0][0] as {
       eachMessage: (p: EachMessagePayload) => Promise<void>;
     };
+    return { consumer, eachMessage };
+  }
+
+  it('commits the offset after the record (offset + 1), only once the processor finished with it', async () => {
+    const { consumer, eachMessage } = await running();
     let finish: () => void = () => undefined;
     processRecord.mockReturnValue(new Promise<void>((resolve) => (finish = resolve)));
 
@@ -119,13 +125,7 @@ describe(FeedbackConsumer.name, () => {
   });
 
   it('leaves the record uncommitted when the processor fails (the dead letter could not be written)', async () => {
-    const sut = await create();
-    sut.onApplicationBootstrap();
-    await new Promise(setImmediate);
-    const consumer = consumers[0]!;
-    const { eachMessage } = consumer.run.mock.calls[0][0] as {
-      eachMessage: (p: EachMessagePayload) => Promise<void>;
-    };
+    const { consumer, eachMessage } = await running();
     processRecord.mockRejectedValue(new Error('the broker is down'));
 
     await expect(eachMessage(payload('7'))).rejects.toThrow('the broker is down');
