@@ -1,14 +1,16 @@
-import { INestApplication, NestApplicationOptions } from '@nestjs/common';
+import { NestApplicationOptions } from '@nestjs/common';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { useContainer } from 'class-validator';
 import { Logger } from 'nestjs-pino';
+import { installHttpLayer } from './http/http-server';
 import { MESSAGE_RULES } from './messages/message-rules';
 import { setupOpenApi } from './openapi';
 
-/** Options for NestFactory.create: our own JSON body middleware replaces Nest's body parser. */
+/** Options for NestFactory.create: the JSON body parser is ours (installHttpLayer), not Nest's. */
 export const APP_OPTIONS: NestApplicationOptions = { bodyParser: false, bufferLogs: true };
 
 /** What main.ts and the e2e tests both apply to a created app. */
-export function configureApp(app: INestApplication): INestApplication {
+export function configureApp(app: NestFastifyApplication): NestFastifyApplication {
   // Message validation rules read configuration, so class-validator takes them from Nest's container.
   // Only those: handing it the whole container made every validation look up class-validator's own
   // classes in Nest, which throws (and builds a stack trace) for each miss — 10% of the CPU under load.
@@ -18,6 +20,7 @@ export function configureApp(app: INestApplication): INestApplication {
   useContainer({ get: (someClass: unknown) => rules.get(someClass) }, { fallback: true });
   // nestjs-pino takes over Nest's Logger (and flushes what bufferLogs held back).
   app.useLogger(app.get(Logger));
+  installHttpLayer(app);
   // OpenAPI document and Swagger UI at /api/docs (JSON at /api/docs-json).
   setupOpenApi(app);
   // No enableShutdownHooks(): main.ts owns SIGTERM/SIGINT so it can bound the drain and exit 0.

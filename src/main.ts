@@ -2,10 +2,13 @@ import 'reflect-metadata';
 import { Server } from 'node:http';
 import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
 import { APP_OPTIONS, configureApp } from './app.setup';
-import { ShutdownGate } from './common/shutdown-gate.middleware';
+import { ShutdownGate } from './common/shutdown-gate';
 import { AppConfig } from './config/app-config';
+import { loadConfig } from './config/config.module';
+import { createHttpAdapter } from './http/http-server';
 
 /**
  * Graceful shutdown: stop accepting connections, let every in-flight request finish (each waits for its
@@ -42,10 +45,12 @@ function handleSignals(app: INestApplication, timeoutMs: number): void {
 }
 
 async function bootstrap(): Promise<void> {
-  const app = configureApp(await NestFactory.create(AppModule, APP_OPTIONS));
+  const app = configureApp(
+    await NestFactory.create<NestFastifyApplication>(AppModule, createHttpAdapter(loadConfig()), APP_OPTIONS),
+  );
   const config = app.get(AppConfig);
   handleSignals(app, config.shutdown.timeoutMs);
-  await app.listen(config.http.port);
+  await app.listen(config.http.port, '0.0.0.0');
   Logger.log(`${config.app.name} listening on port ${config.http.port}`, 'Bootstrap');
 }
 

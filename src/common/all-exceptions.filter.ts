@@ -1,16 +1,37 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import { Request, Response } from 'express';
-import { requestIdOf } from '../observability/request-id.middleware';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { reasonPhrase, sendError, statusOf } from './error-response';
-import { ServiceError } from './errors';
+import { ErrorCode, ServiceError } from './errors';
 
-/** Marks the response with the exception's class, for http_server_requests_seconds{exception}. */
-export const EXCEPTION_LOCAL = 'exceptionClass';
+/** The exception's class, kept on the reply for http_server_requests_seconds{exception}. */
+export const EXCEPTION_CLASS = Symbol('exceptionClass');
+export type WithExceptionClass = FastifyReply & { [EXCEPTION_CLASS]?: string };
 
 /**
- * Maps every exception to the service's error shape, once. Domain errors carry their code; Nest's
- * HttpExceptions (unknown routes, …) keep their status; anything else is a bug: 500, logged with its stack.
- * Causes (Kafka errors, stacks) go to the log, never into the body.
+ * Nest turns Fastify's own refusals into HttpExceptions by status (body over the limit from its
+ * Content-Length, a body shorter than its Content-Length, a path with bad percent-encoding), and
+ * answers unknown routes with one: their codes here.
+ */
+const HTTP_EXCEPTION_CODES: Partial<Record<number, ErrorCode>> = {
+  400: ErrorCode.MalformedRequest,
+  404: ErrorCode.NotFound,
+  408: ErrorCode.RequestTimeout,
+  413: ErrorCode.PayloadTooLarge,
+  415: ErrorCode.UnsupportedMediaType,
+};
+
+function pathOf(req: FastifyRequest): string {
+  const url = req.url;
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
+}
+
+/**
+ * The one place that writes error responses. Everything that refuses a request throws: controllers and
+ * pipes through Nest, and Fastify's hooks and body parser through Fastify's error handler, which Nest routes
+ * here too. Domain errors carry their code (statusOf maps it); Fastify's refusals are mapped to codes;
+ * Nest's HttpExceptions (unknown routes) keep their status; anything else is a bug: 500, logged with its
+ * stack. Causes go to the log, never into the body.
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
@@ -18,50 +39,87 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const req = http.getRequest<Request>();
-    const res = http.getResponse<Response>();
-    const requestId = requestIdOf(req);
-    const path = req.originalUrl.split('?')[0] ?? req.originalUrl;
-    res.locals[EXCEPTION_LOCAL] = exception instanceof Error ? exception.constructor.name : 'Unknown';
+    const req = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<WithExceptionClass>();
+    if (reply.sent) {
+      return;
+    }
+    reply[EXCEPTION_CLASS] = exception instanceof Error ? exception.constructor.name : 'Unknown';
+    const requestId = String(req.id);
+    const path = pathOf(req);
+    const error = this.asServiceError(exception);
+    const headers: Record<string, string> = {};
+    // A refused request whose body was not read (413 on its Content-Length, 401 before the body): the
+    // connection is closed after the answer instead of waiting for bytes the client may never send.
+    if (!req.raw.complete) {
+      headers.connection = 'close';
+    }
 
-    if (exception instanceof ServiceError) {
-      const status = statusOf(exception.code);
-      const cause = exception.cause instanceof Error ? `: ${exception.cause.message}` : '';
-      const line = `${req.method} ${path} -> ${status} ${exception.code} ${exception.message}${cause} [request ${requestId}]`;
+    if (error) {
+      const status = statusOf(error.code);
+      const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+      const line = `${req.method} ${path} -> ${status} ${error.code} ${error.message}${cause} [request ${requestId}]`;
       if (status >= 500) {
         this.logger.error(line);
       } else {
         this.logger.debug(line);
       }
+      if (error.code === ErrorCode.Unauthenticated) {
+        headers['www-authenticate'] = 'Bearer realm="kafka-producer-service"';
+      }
+      if (error.options.retryAfterSeconds !== undefined) {
+        headers['retry-after'] = String(error.options.retryAfterSeconds);
+      }
       sendError(
-        res,
+        reply,
         status,
-        { code: exception.code, message: exception.message, details: exception.details, requestId, path },
-        exception.options.retryAfterSeconds,
+        { code: error.code, message: error.message, details: error.details, requestId, path },
+        headers,
       );
       return;
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      const response = exception.getResponse();
-      const detail = typeof response === 'string' ? response : (response as { message?: unknown }).message;
-      const message = Array.isArray(detail)
-        ? detail.join('; ')
-        : typeof detail === 'string'
-          ? detail
-          : exception.message;
-      sendError(res, status, {
-        code: reasonPhrase(status).toUpperCase().replace(/ /g, '_'),
-        message,
-        requestId,
-        path,
-      });
+      sendError(
+        reply,
+        status,
+        {
+          code: reasonPhrase(status).toUpperCase().replace(/ /g, '_'),
+          message: messageOf(exception),
+          requestId,
+          path,
+        },
+        headers,
+      );
       return;
     }
     this.logger.error(
       `${req.method} ${path} -> 500 [request ${requestId}]`,
       exception instanceof Error ? exception.stack : String(exception),
     );
-    sendError(res, 500, { code: 'INTERNAL_ERROR', message: 'Internal server error', requestId, path });
+    sendError(
+      reply,
+      500,
+      { code: 'INTERNAL_ERROR', message: 'Internal server error', requestId, path },
+      headers,
+    );
   }
+
+  /** Domain errors as they are; Fastify's refusals and unknown routes as domain errors. */
+  private asServiceError(exception: unknown): ServiceError | undefined {
+    if (exception instanceof ServiceError) {
+      return exception;
+    }
+    if (exception instanceof HttpException) {
+      const code = HTTP_EXCEPTION_CODES[exception.getStatus()];
+      return code === undefined ? undefined : new ServiceError(code, messageOf(exception));
+    }
+    return undefined;
+  }
+}
+
+function messageOf(exception: HttpException): string {
+  const response = exception.getResponse();
+  const detail = typeof response === 'string' ? response : (response as { message?: unknown }).message;
+  return Array.isArray(detail) ? detail.join('; ') : typeof detail === 'string' ? detail : exception.message;
 }

@@ -57,6 +57,11 @@ const EXAMPLES: Record<ErrorCode, { message: string; details?: FieldError[] }> =
     message: 'Validation failed: content: content is required',
     details: [{ field: 'content', reason: 'content is required' }],
   },
+  [ErrorCode.MalformedRequest]: {
+    message: 'The HTTP request could not be parsed (HPE_UNEXPECTED_CONTENT_LENGTH)',
+  },
+  [ErrorCode.RequestTimeout]: { message: 'The request was not received within 30000 ms' },
+  [ErrorCode.HeadersTooLarge]: { message: 'The request line and headers exceed 16384 bytes' },
   [ErrorCode.SerializationFailed]: { message: 'Failed to serialize message 42' },
   [ErrorCode.Unauthenticated]: {
     message: 'An API key is required (Authorization: Bearer <key> or X-API-Key)',
@@ -68,6 +73,9 @@ const EXAMPLES: Record<ErrorCode, { message: string; details?: FieldError[] }> =
   [ErrorCode.UnsupportedMediaType]: { message: 'Content-Type must be application/json (got "text/plain")' },
   [ErrorCode.KafkaRejected]: { message: 'Kafka rejected the message; it was not sent' },
   [ErrorCode.KafkaUnavailable]: { message: 'Kafka is unavailable; the message was not sent' },
+  [ErrorCode.KafkaOutcomeUnknown]: {
+    message: 'No acknowledgement from Kafka within 10000 ms; the message may or may not have been written',
+  },
   [ErrorCode.KafkaAuthenticationFailed]: {
     message: "Kafka refused the service's credentials (SASL authentication failed); the message was not sent",
   },
@@ -83,7 +91,9 @@ const DESCRIPTIONS: Record<number, string> = {
   413: 'The body exceeds HTTP_BODY_LIMIT_BYTES, or the record exceeds KAFKA_MAX_RECORD_BYTES',
   415: 'The body is not application/json',
   502: 'Kafka refused the message for good; it was not sent',
-  503: 'Not sent, try again later (Retry-After says when): Kafka unreachable after retries, credentials refused, topic missing, too many sends in flight, or shutting down',
+  408: 'The client did not send the whole request within HTTP_REQUEST_TIMEOUT_MS (or its headers within HTTP_HEADERS_TIMEOUT_MS)',
+  431: 'The request line and headers exceed HTTP_MAX_HEADER_BYTES',
+  503: 'Try again later (Retry-After says when). KAFKA_OUTCOME_UNKNOWN: SEND_TIMEOUT_MS passed while the record was in flight, it may have been written. Every other code: certainly not sent (Kafka unreachable, credentials refused, topic missing, too many sends in flight, or shutting down)',
 };
 
 /** Documents the error responses a send route can give, grouped by status, one named example per code. */

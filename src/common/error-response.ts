@@ -1,4 +1,6 @@
-import { Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { FastifyReply } from 'fastify';
 import { ErrorCode, FieldError } from './errors';
 
 /** The one JSON shape of every error the service returns. */
@@ -14,15 +16,18 @@ export interface ErrorBody {
   timestamp: string;
 }
 
+/** Fixed here rather than taken from node:http, whose phrases change between Node versions (413). */
 const REASONS: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
@@ -32,10 +37,11 @@ export function reasonPhrase(status: number): string {
   return REASONS[status] ?? (status >= 500 ? 'Server Error' : 'Client Error');
 }
 
-/** The HTTP status of each domain error code, in one place. */
+/** The HTTP status of each domain error code, in one place (exhaustive: a new code must be given one). */
 export function statusOf(code: ErrorCode): number {
   switch (code) {
     case ErrorCode.InvalidInput:
+    case ErrorCode.MalformedRequest:
     case ErrorCode.SerializationFailed:
       return 400;
     case ErrorCode.Unauthenticated:
@@ -44,15 +50,20 @@ export function statusOf(code: ErrorCode): number {
       return 403;
     case ErrorCode.NotFound:
       return 404;
+    case ErrorCode.RequestTimeout:
+      return 408;
     case ErrorCode.PayloadTooLarge:
     case ErrorCode.RecordTooLarge:
       return 413;
     case ErrorCode.UnsupportedMediaType:
       return 415;
+    case ErrorCode.HeadersTooLarge:
+      return 431;
     case ErrorCode.KafkaRejected:
       return 502;
     case ErrorCode.Overloaded:
     case ErrorCode.KafkaUnavailable:
+    case ErrorCode.KafkaOutcomeUnknown:
     case ErrorCode.KafkaAuthenticationFailed:
     case ErrorCode.TopicNotFound:
     case ErrorCode.ShuttingDown:
@@ -60,26 +71,43 @@ export function statusOf(code: ErrorCode): number {
   }
 }
 
-/** Writes an error response (used by the exception filter and by middleware that answers before Nest). */
-export function sendError(
-  res: Response,
-  statusCode: number,
-  body: Omit<ErrorBody, 'status' | 'statusCode' | 'error' | 'timestamp'>,
-  retryAfterSeconds?: number,
-): void {
-  if (retryAfterSeconds !== undefined) {
-    res.setHeader('Retry-After', String(retryAfterSeconds));
-  }
-  const full: ErrorBody = {
+export type ErrorFields = Omit<ErrorBody, 'status' | 'statusCode' | 'error' | 'timestamp'>;
+
+export function errorBody(statusCode: number, fields: ErrorFields): ErrorBody {
+  return {
     status: 'error',
     statusCode,
     error: reasonPhrase(statusCode),
-    code: body.code,
-    message: body.message,
-    ...(body.details ? { details: body.details } : {}),
-    requestId: body.requestId,
-    path: body.path,
+    code: fields.code,
+    message: fields.message,
+    ...(fields.details ? { details: fields.details } : {}),
+    requestId: fields.requestId,
+    path: fields.path,
     timestamp: new Date().toISOString(),
   };
-  res.status(statusCode).json(full);
+}
+
+/** Writes an error response through Fastify (the exception filter is the only caller). */
+export function sendError(
+  reply: FastifyReply,
+  statusCode: number,
+  fields: ErrorFields,
+  headers: Record<string, string> = {},
+): void {
+  void reply.status(statusCode).headers(headers).send(errorBody(statusCode, fields));
+}
+
+/**
+ * Answers on a raw socket, for errors Node's HTTP parser raises before there is a request object (bad
+ * framing, oversized headers, timeouts), then closes the connection: the rest of its bytes cannot be trusted.
+ */
+export function writeSocketError(socket: Socket, code: ErrorCode, statusCode: number, message: string): void {
+  const body = JSON.stringify(errorBody(statusCode, { code, message, requestId: randomUUID(), path: '' }));
+  socket.end(
+    `HTTP/1.1 ${statusCode} ${reasonPhrase(statusCode)}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
 }

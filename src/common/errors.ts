@@ -4,12 +4,19 @@
  */
 export enum ErrorCode {
   InvalidInput = 'INVALID_INPUT',
+  /** The HTTP request itself could not be parsed (bad framing, conflicting lengths, bad URL). */
+  MalformedRequest = 'MALFORMED_REQUEST',
+  RequestTimeout = 'REQUEST_TIMEOUT',
+  HeadersTooLarge = 'HEADERS_TOO_LARGE',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
   Unauthenticated = 'UNAUTHENTICATED',
   NotFound = 'NOT_FOUND',
   Overloaded = 'OVERLOADED',
+  /** The message was certainly not written: retrying cannot duplicate it. */
   KafkaUnavailable = 'KAFKA_UNAVAILABLE',
+  /** The send deadline passed while a produce request was in flight: the record may have been written. */
+  KafkaOutcomeUnknown = 'KAFKA_OUTCOME_UNKNOWN',
   KafkaRejected = 'KAFKA_REJECTED',
   RecordTooLarge = 'RECORD_TOO_LARGE',
   KafkaNotAuthorized = 'KAFKA_NOT_AUTHORIZED',
@@ -72,6 +79,11 @@ export class KafkaSendError extends Error {
     cause?: unknown,
     /** The producer's sequence/epoch state may be out of step with the broker: rebuild the producer. */
     readonly resetsProducer = kind === KafkaFailureKind.RecordTooLarge || kind === KafkaFailureKind.Fatal,
+    /**
+     * The broker answered with an error code (the request was refused, nothing appended). False for
+     * timeouts and dropped connections: a request in flight then may or may not have been appended.
+     */
+    readonly brokerAnswered = kind !== KafkaFailureKind.Retriable,
   ) {
     super(message, { cause });
     this.name = 'KafkaSendError';

@@ -12,8 +12,25 @@ export interface TopicSpec {
 /** The service's configuration as typed groups, built once from the validated environment. */
 export class AppConfig {
   readonly app: { name: string; env: Environment['NODE_ENV']; version: string; buildCommit?: string };
-  readonly http: { port: number; bodyLimitBytes: number; maxInFlightSends: number };
-  readonly log: { level: Environment['LOG_LEVEL']; format: 'json' | 'pretty' };
+  readonly http: {
+    port: number;
+    bodyLimitBytes: number;
+    maxInFlightSends: number;
+    sendTimeoutMs: number;
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    maxRequestsPerSocket: number;
+    maxConnections: number;
+    maxHeaderBytes: number;
+    maxQueryParameters: number;
+  };
+  readonly log: {
+    level: Environment['LOG_LEVEL'];
+    format: 'json' | 'pretty';
+    access: boolean;
+    slowRequestMs: number;
+  };
   readonly kafka: {
     brokers: string[];
     clientId: string;
@@ -56,10 +73,20 @@ export class AppConfig {
       port: env.PORT,
       bodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES,
       maxInFlightSends: env.MAX_IN_FLIGHT_SENDS,
+      sendTimeoutMs: env.SEND_TIMEOUT_MS,
+      headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxRequestsPerSocket: env.HTTP_MAX_REQUESTS_PER_SOCKET,
+      maxConnections: env.HTTP_MAX_CONNECTIONS,
+      maxHeaderBytes: env.HTTP_MAX_HEADER_BYTES,
+      maxQueryParameters: env.HTTP_MAX_QUERY_PARAMETERS,
     };
     this.log = {
       level: env.LOG_LEVEL,
       format: env.LOG_FORMAT ?? (env.NODE_ENV === 'production' ? 'json' : 'pretty'),
+      access: env.LOG_ACCESS,
+      slowRequestMs: env.LOG_SLOW_REQUEST_MS,
     };
     this.kafka = {
       brokers: env.KAFKA_BROKERS,

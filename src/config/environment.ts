@@ -69,6 +69,17 @@ export class Environment {
   @IsIn(['json', 'pretty'])
   LOG_FORMAT?: 'json' | 'pretty';
 
+  /** One info line per HTTP request (off by default, like Spring Boot's access log). */
+  @Transform(bool)
+  @IsBoolean()
+  LOG_ACCESS = false;
+
+  /** Requests slower than this are logged (warn) with their request id even without LOG_ACCESS; 0 turns it off. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  LOG_SLOW_REQUEST_MS = 1000;
+
   /** spring.kafka.bootstrap-servers */
   @Transform(csv)
   @IsString({ each: true })
@@ -202,6 +213,55 @@ export class Environment {
   @IsInt()
   @Min(1024)
   HTTP_BODY_LIMIT_BYTES = 1048576;
+
+  /** Longest a send waits for the broker's acknowledgement, retries included; then 503 (KAFKA_UNAVAILABLE or KAFKA_OUTCOME_UNKNOWN). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  SEND_TIMEOUT_MS = 10000;
+
+  /** A client must send all request headers within this time (slowloris guard); else 408 and the connection closes. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  HTTP_HEADERS_TIMEOUT_MS = 10000;
+
+  /** A client must send the whole request (headers and body) within this time; else 408. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  HTTP_REQUEST_TIMEOUT_MS = 30000;
+
+  /** An idle kept-alive connection is closed after this time. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  HTTP_KEEP_ALIVE_TIMEOUT_MS = 5000;
+
+  /** Requests served on one connection before it is closed (0: no limit). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  HTTP_MAX_REQUESTS_PER_SOCKET = 0;
+
+  /** Open connections at once; more are refused (closed at once). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  HTTP_MAX_CONNECTIONS = 1024;
+
+  /** Largest request line plus headers, in bytes; more gets 431. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  @Max(1048576)
+  HTTP_MAX_HEADER_BYTES = 16384;
+
+  /** Most query parameters one request may carry; more gets 400. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  HTTP_MAX_QUERY_PARAMETERS = 32;
 
   /** Sends waiting for Kafka at once; more get 503 with Retry-After. */
   @Type(() => Number)

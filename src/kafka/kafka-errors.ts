@@ -88,5 +88,6 @@ export function classifyKafkaError(error: unknown): KafkaSendError {
     errorClass,
     error,
     final || types.some((t) => PRODUCER_STATE.has(t)),
+    types.length > 0,
   );
 }

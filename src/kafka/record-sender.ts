@@ -1,12 +1,25 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { Message, Producer, RecordMetadata } from 'kafkajs';
-import { KafkaFailureKind } from '../common/errors';
+import { Message, PartitionMetadata, Producer, RecordMetadata } from 'kafkajs';
+import { KafkaFailureKind, KafkaSendError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { compressionType } from './compression';
 import { classifyKafkaError } from './kafka-errors';
 import { KAFKA_PRODUCER, KAFKA_TRANSACTIONAL_PRODUCER } from './kafka.constants';
 import { PartitionResolver } from './partition-resolver';
 import { SupervisedProducer } from './supervised-producer';
+
+/**
+ * A caller's stake in a send, shared by its records. `cancelled` is set when the caller stopped waiting
+ * (its send deadline passed): a record not yet in a produce request is then never sent. `handedOver` is
+ * set the moment a produce request (or transaction) carrying the records is started, so the caller can
+ * tell "certainly not written" from "outcome unknown".
+ */
+export class SendTicket {
+  cancelled = false;
+  handedOver = false;
+  /** An earlier attempt's request was lost in flight (timeout, dropped connection): it may have been appended. */
+  maybeWritten = false;
+}
 
 /** A record to publish, free of kafkajs types. */
 export interface OutgoingRecord {
@@ -15,6 +28,30 @@ export interface OutgoingRecord {
   headers: Record<string, string>;
   /** CreateTime, epoch milliseconds. */
   timestamp: number;
+  ticket?: SendTicket;
+}
+
+/** Bytes Kafka adds to a record beyond key, value and headers (v2 record overhead, generously). */
+const RECORD_OVERHEAD_BYTES = 128;
+
+/** A record's size as Kafka counts it against max.request.size and batch.size, estimated from above. */
+export function estimatedRecordBytes(record: OutgoingRecord): number {
+  let size = record.value.length + Buffer.byteLength(record.key) + RECORD_OVERHEAD_BYTES;
+  for (const name in record.headers) {
+    size += Buffer.byteLength(name) + Buffer.byteLength(record.headers[name]!);
+  }
+  return size;
+}
+
+/** Takes the records whose callers still wait and marks them handed over (synchronously, before the request). */
+function handOver(records: OutgoingRecord[]): OutgoingRecord[] {
+  const live = records.filter((record) => !record.ticket?.cancelled);
+  for (const record of live) {
+    if (record.ticket) {
+      record.ticket.handedOver = true;
+    }
+  }
+  return live;
 }
 
 /** Where the broker stored a record, once it acknowledged it (acks=all). */
@@ -58,18 +95,30 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
     return this.producer.isConnected;
   }
 
-  /** Sends the records in one produce request per broker; resolves with one ack per record, in order. */
-  async send(topic: string, records: OutgoingRecord[]): Promise<RecordAck[]> {
+  /**
+   * Sends the records in one produce request per broker; resolves with one ack per record, in order
+   * (undefined for a record whose caller stopped waiting before the request was made: it was not sent).
+   */
+  async send(topic: string, records: OutgoingRecord[]): Promise<(RecordAck | undefined)[]> {
     try {
       const producer = await this.producer.get();
-      const { messages, order } = await this.assign(topic, records);
+      const partitions = await this.partitions.partitionsFor(topic);
+      const live = handOver(records);
+      if (live.length === 0) {
+        return records.map(() => undefined);
+      }
+      const { messages, order } = this.assign(topic, partitions, live);
       const metadata = await producer.sendBatch({
         topicMessages: [{ topic, messages }],
         acks: -1,
         compression: compressionType(this.config.producer.compression),
       });
       this.producer.succeeded();
-      return this.acks(topic, records, order, metadata);
+      const acks = this.acks(topic, live, order, metadata);
+      return records.map((record) => {
+        const index = live.indexOf(record);
+        return index < 0 ? undefined : acks[index];
+      });
     } catch (error) {
       const failure = classifyKafkaError(error);
       if (failure.kind === KafkaFailureKind.UnknownTopic) {
@@ -103,7 +152,18 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
     } catch (error) {
       throw classifyKafkaError(error);
     }
-    const { messages, order } = await this.assign(topic, records);
+    const partitions = await this.partitions.partitionsFor(topic).catch((error: unknown) => {
+      throw classifyKafkaError(error);
+    });
+    if (handOver(records).length < records.length) {
+      // The caller's deadline passed while the transaction waited its turn: nothing was sent.
+      throw new KafkaSendError(
+        KafkaFailureKind.Unreachable,
+        'the send deadline passed before the transaction began',
+        'SendCancelled',
+      );
+    }
+    const { messages, order } = this.assign(topic, partitions, records);
     const transaction = await producer.transaction().catch((error: unknown) => {
       void this.transactional.replace(`could not begin a transaction: ${(error as Error).message}`);
       throw classifyKafkaError(error);
@@ -137,11 +197,11 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   /** kafkajs messages with explicit partitions, and each record's index within its partition's batch. */
-  private async assign(
+  private assign(
     topic: string,
+    partitions: PartitionMetadata[],
     records: OutgoingRecord[],
-  ): Promise<{ messages: Message[]; order: { partition: number; index: number }[] }> {
-    const partitions = await this.partitions.partitionsFor(topic);
+  ): { messages: Message[]; order: { partition: number; index: number }[] } {
     const counts = new Map<number, number>();
     const order: { partition: number; index: number }[] = [];
     const messages = records.map((record) => {

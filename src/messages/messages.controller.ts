@@ -1,11 +1,10 @@
 import { Body, Controller, HttpCode, Post, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { Histogram } from 'prom-client';
 import { ApiErrorResponses } from '../common/error-body.dto';
 import { ErrorCode } from '../common/errors';
 import { Metrics } from '../observability/metrics';
-import { requestIdOf } from '../observability/request-id.middleware';
 import { MessageDto } from './dto/message.dto';
 import { SendOptionsQuery, SimpleMessageQuery } from './dto/send-options.query';
 import { BatchResultDto, SendResultDto } from './dto/send-result.dto';
@@ -62,11 +61,11 @@ export class MessagesController {
   send(
     @Body() message: MessageDto,
     @Query() query: SendOptionsQuery,
-    @Req() req: Request,
+    @Req() req: FastifyRequest,
   ): Promise<SendResultDto> {
     return this.timed(this.metrics.apiSend, async () => ({
       status: 'success' as const,
-      ...(await this.producer.send(message, { key: query.key, requestId: requestIdOf(req) })),
+      ...(await this.producer.send(message, { key: query.key, requestId: req.id })),
     }));
   }
 
@@ -77,12 +76,12 @@ export class MessagesController {
   @ApiOkResponse({ type: SendResultDto, description: 'Acknowledged by Kafka: where the record landed' })
   @Post('simple')
   @HttpCode(200)
-  sendSimple(@Query() query: SimpleMessageQuery, @Req() req: Request): Promise<SendResultDto> {
+  sendSimple(@Query() query: SimpleMessageQuery, @Req() req: FastifyRequest): Promise<SendResultDto> {
     return this.timed(this.metrics.apiSendSimple, async () => ({
       status: 'success' as const,
       ...(await this.producer.send(
         { content: query.content, type: query.type ?? 'INFO' },
-        { key: query.key, requestId: requestIdOf(req) },
+        { key: query.key, requestId: req.id },
       )),
     }));
   }
@@ -99,12 +98,12 @@ export class MessagesController {
   sendBatch(
     @Body(MessageBatchPipe) messages: MessageDto[],
     @Query() query: SendOptionsQuery,
-    @Req() req: Request,
+    @Req() req: FastifyRequest,
   ): Promise<BatchResultDto> {
     return this.timed(this.metrics.apiSendBatch, async () => {
       const results = await this.producer.sendBatch(messages, {
         key: query.key,
-        requestId: requestIdOf(req),
+        requestId: req.id,
       });
       return { status: 'success' as const, count: results.length, results };
     });

@@ -1,7 +1,13 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { ErrorCode, KafkaFailureKind, KafkaSendError, ServiceError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
-import { OutgoingRecord, RecordAck, RecordSender } from '../kafka/record-sender';
+import {
+  estimatedRecordBytes,
+  OutgoingRecord,
+  RecordAck,
+  RecordSender,
+  SendTicket,
+} from '../kafka/record-sender';
 import { Metrics } from '../observability/metrics';
 import { MessageDto } from './dto/message.dto';
 import { DeliveryDto } from './dto/send-result.dto';
@@ -14,9 +20,6 @@ export interface SendOptions {
   key?: string;
   requestId?: string;
 }
-
-/** Bytes Kafka adds to a record beyond key, value and headers (v2 record overhead, generously). */
-const RECORD_OVERHEAD_BYTES = 128;
 
 /**
  * The seed's KafkaProducerService: completes and serializes Messages, checks their size, and sends them
@@ -49,6 +52,18 @@ export class ProducerService implements BeforeApplicationShutdown {
         error instanceof KafkaSendError &&
         (error.kind === KafkaFailureKind.RecordTooLarge || error.kind === KafkaFailureKind.Fatal),
     );
+    this.zeroCounters();
+  }
+
+  /**
+   * The sent and failed counters exist from start-up at 0 for every message type, as the seed's
+   * Micrometer counters do, so rate() and increase() see a series before the first failure.
+   */
+  private zeroCounters(): void {
+    for (const type of this.config.message.types) {
+      this.metrics.messagesSent.inc({ topic: this.topic, type }, 0);
+      this.metrics.messagesFailed.inc({ topic: this.topic, type, error: '' }, 0);
+    }
   }
 
   get topic(): string {
@@ -57,9 +72,10 @@ export class ProducerService implements BeforeApplicationShutdown {
 
   async send(dto: MessageDto, options: SendOptions = {}): Promise<DeliveryDto> {
     const message = completeMessage(dto);
-    const record = this.toRecord(message, options);
-    const [delivery] = await this.tracked([message], () =>
-      this.withRetry(() => this.accumulator.add(this.topic, record)).then((ack) => [ack]),
+    const ticket = new SendTicket();
+    const record = this.toRecord(message, options, ticket);
+    const [delivery] = await this.tracked([message], ticket, (deadline) =>
+      this.withRetry(ticket, deadline, () => this.accumulator.add(this.topic, record)).then((ack) => [ack]),
     );
     return delivery!;
   }
@@ -68,9 +84,10 @@ export class ProducerService implements BeforeApplicationShutdown {
   async sendBatch(dtos: MessageDto[], options: SendOptions = {}): Promise<DeliveryDto[]> {
     const now = new Date();
     const messages = dtos.map((dto) => completeMessage(dto, now));
-    const records = messages.map((message) => this.toRecord(message, options));
-    return this.tracked(messages, () =>
-      this.withRetry(() => this.sender.sendAtomically(this.topic, records)),
+    const ticket = new SendTicket();
+    const records = messages.map((message) => this.toRecord(message, options, ticket));
+    return this.tracked(messages, ticket, (deadline) =>
+      this.withRetry(ticket, deadline, () => this.sender.sendAtomically(this.topic, records)),
     );
   }
 
@@ -82,7 +99,7 @@ export class ProducerService implements BeforeApplicationShutdown {
     return this.accumulator.drain();
   }
 
-  private toRecord(message: Message, options: SendOptions): OutgoingRecord {
+  private toRecord(message: Message, options: SendOptions, ticket: SendTicket): OutgoingRecord {
     const value = serializeMessage(message);
     const key = options.key ?? message.id;
     const headers: Record<string, string> = {
@@ -92,23 +109,34 @@ export class ProducerService implements BeforeApplicationShutdown {
     if (options.requestId) {
       headers['x-request-id'] = options.requestId;
     }
-    const size =
-      value.length +
-      Buffer.byteLength(key) +
-      Object.entries(headers).reduce((sum, [k, v]) => sum + Buffer.byteLength(k) + Buffer.byteLength(v), 0) +
-      RECORD_OVERHEAD_BYTES;
+    const record: OutgoingRecord = { key, value, headers, timestamp: Date.now(), ticket };
+    const size = estimatedRecordBytes(record);
     if (size > this.config.producer.maxRecordBytes) {
       throw new ServiceError(
         ErrorCode.PayloadTooLarge,
         `message ${message.id} is ${size} bytes as a Kafka record; the limit is ${this.config.producer.maxRecordBytes}`,
       );
     }
-    return { key, value, headers, timestamp: Date.now() };
+    return record;
   }
 
-  private withRetry<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Retries retriable failures with the seed's backoff, never starting an attempt past the deadline. An
+   * attempt whose request was lost in flight (no answer from the broker) marks the ticket maybeWritten.
+   */
+  private withRetry<T>(ticket: SendTicket, deadline: number, fn: () => Promise<T>): Promise<T> {
     return retryWithBackoff(
-      fn,
+      async () => {
+        ticket.handedOver = false;
+        try {
+          return await fn();
+        } catch (error) {
+          if (ticket.handedOver && error instanceof KafkaSendError && !error.brokerAnswered) {
+            ticket.maybeWritten = true;
+          }
+          throw error;
+        }
+      },
       this.config.producer.retry,
       (error) => error instanceof KafkaSendError && error.kind === KafkaFailureKind.Retriable,
       (error, attempt, delayMs) => {
@@ -117,21 +145,46 @@ export class ProducerService implements BeforeApplicationShutdown {
           `send attempt ${attempt} failed (${(error as Error).message}); retrying in ${delayMs} ms`,
         );
       },
+      deadline,
     );
   }
 
-  /** Bounds in-flight sends, records metrics, and turns Kafka failures into service errors. */
-  private async tracked(messages: Message[], send: () => Promise<RecordAck[]>): Promise<DeliveryDto[]> {
+  /**
+   * Bounds in-flight sends and the time a caller waits (SEND_TIMEOUT_MS), records metrics, and turns
+   * Kafka failures into service errors. When the deadline passes, the caller is answered at once: records
+   * not yet in a produce request are dropped (certainly not written), others may still be appended.
+   */
+  private async tracked(
+    messages: Message[],
+    ticket: SendTicket,
+    send: (deadline: number) => Promise<RecordAck[]>,
+  ): Promise<DeliveryDto[]> {
     if (this.inFlight + messages.length > this.config.http.maxInFlightSends) {
       throw new ServiceError(ErrorCode.Overloaded, 'Too many sends in flight; retry shortly', {
         retryAfterSeconds: 1,
       });
     }
+    const timeoutMs = this.config.http.sendTimeoutMs;
     this.inFlight += messages.length;
     this.metrics.inFlightSends.set(this.inFlight);
     const stopTimer = this.metrics.sendTime.startTimer({ topic: this.topic });
+    const sending = send(Date.now() + timeoutMs);
+    // In-flight counts what Kafka still holds, so it drops when the send settles, not when the caller gives up.
+    sending
+      .catch(() => undefined)
+      .finally(() => {
+        this.inFlight -= messages.length;
+        this.metrics.inFlightSends.set(this.inFlight);
+      });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        ticket.cancelled = true;
+        reject(this.deadlineError(ticket, timeoutMs));
+      }, timeoutMs);
+    });
     try {
-      const acks = await send();
+      const acks = await Promise.race([sending, deadline]);
       for (const message of messages) {
         this.metrics.messagesSent.inc({ topic: this.topic, type: message.type });
       }
@@ -143,19 +196,38 @@ export class ProducerService implements BeforeApplicationShutdown {
         timestamp: new Date(ack.timestamp).toISOString(),
       }));
     } catch (error) {
-      const errorClass = error instanceof KafkaSendError ? error.errorClass : (error as Error).name;
+      const errorClass =
+        error instanceof KafkaSendError
+          ? error.errorClass
+          : error instanceof ServiceError
+            ? 'SendTimeout'
+            : (error as Error).name;
       for (const message of messages) {
         this.metrics.messagesFailed.inc({ topic: this.topic, type: message.type, error: errorClass });
       }
-      throw this.toServiceError(error);
+      throw this.toServiceError(error, ticket);
     } finally {
+      clearTimeout(timer);
       stopTimer();
-      this.inFlight -= messages.length;
-      this.metrics.inFlightSends.set(this.inFlight);
     }
   }
 
-  private toServiceError(error: unknown): unknown {
+  private deadlineError(ticket: SendTicket, timeoutMs: number): ServiceError {
+    if (ticket.handedOver || ticket.maybeWritten) {
+      return new ServiceError(
+        ErrorCode.KafkaOutcomeUnknown,
+        `No acknowledgement from Kafka within ${timeoutMs} ms; the message may or may not have been written`,
+        { retryAfterSeconds: 5 },
+      );
+    }
+    return new ServiceError(
+      ErrorCode.KafkaUnavailable,
+      `Kafka did not take the message within ${timeoutMs} ms; it was not sent`,
+      { retryAfterSeconds: 5 },
+    );
+  }
+
+  private toServiceError(error: unknown, ticket: SendTicket): unknown {
     if (!(error instanceof KafkaSendError)) {
       return error;
     }
@@ -163,6 +235,13 @@ export class ProducerService implements BeforeApplicationShutdown {
     switch (error.kind) {
       case KafkaFailureKind.Retriable:
       case KafkaFailureKind.Unreachable:
+        if (ticket.maybeWritten) {
+          return new ServiceError(
+            ErrorCode.KafkaOutcomeUnknown,
+            'Kafka did not acknowledge the message; it may or may not have been written',
+            { retryAfterSeconds: 5, cause: error },
+          );
+        }
         return new ServiceError(
           ErrorCode.KafkaUnavailable,
           'Kafka is unavailable; the message was not sent',

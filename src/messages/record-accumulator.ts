@@ -1,4 +1,5 @@
-import { OutgoingRecord, RecordAck } from '../kafka/record-sender';
+import { KafkaFailureKind, KafkaSendError } from '../common/errors';
+import { estimatedRecordBytes, OutgoingRecord, RecordAck } from '../kafka/record-sender';
 
 export interface AccumulatorOptions {
   /** Send as soon as this many bytes wait (the Java client's batch.size). */
@@ -9,7 +10,23 @@ export interface AccumulatorOptions {
   maxRequestBytes: number;
 }
 
-type SendFn = (topic: string, records: OutgoingRecord[]) => Promise<RecordAck[]>;
+type SendFn = (topic: string, records: OutgoingRecord[]) => Promise<(RecordAck | undefined)[]>;
+
+/** What a record whose caller stopped waiting before it was sent settles with (nobody reads it). */
+const notSent = (): KafkaSendError =>
+  new KafkaSendError(
+    KafkaFailureKind.Unreachable,
+    'the send deadline passed before the record was sent',
+    'SendCancelled',
+  );
+
+function settle(p: Pending, ack: RecordAck | undefined): void {
+  if (ack) {
+    p.resolve(ack);
+  } else {
+    p.reject(notSent());
+  }
+}
 
 interface Pending {
   record: OutgoingRecord;
@@ -46,7 +63,7 @@ export class RecordAccumulator {
 
   add(topic: string, record: OutgoingRecord): Promise<RecordAck> {
     const queue = this.queue(topic);
-    const size = record.value.length + Buffer.byteLength(record.key) + 64;
+    const size = estimatedRecordBytes(record);
     return new Promise<RecordAck>((resolve, reject) => {
       if (queue.pending.length === 0) {
         queue.since = Date.now();
@@ -98,15 +115,21 @@ export class RecordAccumulator {
   }
 
   private flush(topic: string, queue: TopicQueue): void {
-    if (queue.inFlight) {
-      // The timer fired during a request; schedule() runs again when it returns.
-      clearTimeout(queue.timer);
-      queue.timer = undefined;
-      return;
-    }
     clearTimeout(queue.timer);
     queue.timer = undefined;
-    if (queue.inFlight || queue.pending.length === 0) {
+    // The timer fired during a request: schedule() runs again when it returns.
+    if (queue.inFlight) {
+      return;
+    }
+    // Records whose callers stopped waiting are dropped, never sent.
+    if (queue.pending.some((p) => p.record.ticket?.cancelled)) {
+      for (const p of queue.pending.filter((q) => q.record.ticket?.cancelled)) {
+        queue.bytes -= p.size;
+        p.reject(notSent());
+      }
+      queue.pending = queue.pending.filter((p) => !p.record.ticket?.cancelled);
+    }
+    if (queue.pending.length === 0) {
       return;
     }
     let bytes = 0;
@@ -128,14 +151,14 @@ export class RecordAccumulator {
       batch.map((p) => p.record),
     )
       .then(
-        (acks) => batch.forEach((p, i) => p.resolve(acks[i]!)),
+        (acks) => batch.forEach((p, i) => settle(p, acks[i])),
         async (error: unknown) => {
           if (batch.length === 1 || !this.isolateOn(error)) {
             batch.forEach((p) => p.reject(error));
             return;
           }
           for (const p of batch) {
-            await this.sendBatch(topic, [p.record]).then(([ack]) => p.resolve(ack!), p.reject);
+            await this.sendBatch(topic, [p.record]).then(([ack]) => settle(p, ack), p.reject);
           }
         },
       )

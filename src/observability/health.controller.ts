@@ -1,5 +1,5 @@
 import { Controller, Get, NotFoundException, Param, Res } from '@nestjs/common';
-import { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { HealthGroup, HealthReport, HealthReporter, httpStatusOf } from './health-reporter';
 
 /**
@@ -11,19 +11,19 @@ export class HealthController {
   constructor(private readonly reporter: HealthReporter) {}
 
   @Get()
-  health(@Res({ passthrough: true }) res: Response): Promise<HealthReport> {
+  health(@Res({ passthrough: true }) res: FastifyReply): Promise<HealthReport> {
     return this.render(res, 'all');
   }
 
   /** The process only: never touches Kafka, so a broker outage does not get the pod restarted. */
   @Get('liveness')
-  liveness(@Res({ passthrough: true }) res: Response): Promise<HealthReport> {
+  liveness(@Res({ passthrough: true }) res: FastifyReply): Promise<HealthReport> {
     return this.render(res, 'liveness');
   }
 
   /** Kafka reachable and the producer connected: whether to send this instance traffic. */
   @Get('readiness')
-  readiness(@Res({ passthrough: true }) res: Response): Promise<HealthReport> {
+  readiness(@Res({ passthrough: true }) res: FastifyReply): Promise<HealthReport> {
     return this.render(res, 'readiness');
   }
 
@@ -31,7 +31,7 @@ export class HealthController {
   @Get(':component')
   component(
     @Param('component') component: string,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<HealthReport> {
     if (!this.reporter.componentNames().includes(component)) {
       throw new NotFoundException(`No health component named ${component}`);
@@ -39,11 +39,11 @@ export class HealthController {
     return this.render(res, 'all', component);
   }
 
-  private async render(res: Response, group: HealthGroup, only?: string): Promise<HealthReport> {
+  private async render(res: FastifyReply, group: HealthGroup, only?: string): Promise<HealthReport> {
     const report = await this.reporter.report(group, only);
-    res.status(httpStatusOf(report.status));
+    void res.status(httpStatusOf(report.status));
     // Probes must see the state now, never a cached answer from a proxy.
-    res.setHeader('Cache-Control', 'no-store');
+    void res.header('Cache-Control', 'no-store');
     return report;
   }
 }

@@ -1,5 +1,6 @@
-import { BadRequestException, Controller, Get, NotFoundException, Param, Query } from '@nestjs/common';
+import { Controller, Get, NotFoundException, Param, Query } from '@nestjs/common';
 import { register } from 'prom-client';
+import { ErrorCode, ServiceError } from '../common/errors';
 import { MetricCatalog, MetricDescription, parseTagFilters } from './metric-catalog';
 
 /**
@@ -19,7 +20,7 @@ export class MetricsController {
   async metric(@Param('name') name: string, @Query('tag') tag: unknown): Promise<MetricDescription> {
     const filters = parseTagFilters(tag);
     if (typeof filters === 'string') {
-      throw new BadRequestException(filters);
+      throw new ServiceError(ErrorCode.InvalidInput, filters);
     }
     const description = await this.catalog.describe(name, filters);
     if (!description) {

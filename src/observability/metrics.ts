@@ -82,6 +82,11 @@ export class Metrics {
     'outcome',
     'exception',
   ] as const);
+  readonly httpClientErrors = counter(
+    'http_server_client_errors_total',
+    "Requests refused by Node's HTTP parser before routing (bad framing, oversized headers, timeouts)",
+    ['status', 'code'] as const,
+  );
   readonly sendRetries = counter(
     'kafka_producer_send_retries_total',
     'Send attempts retried after a retriable failure',

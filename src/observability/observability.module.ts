@@ -7,7 +7,6 @@ import { AppConfig } from '../config/app-config';
 import { HealthController } from './health.controller';
 import { HealthRegistry } from './health-registry';
 import { HealthReporter } from './health-reporter';
-import { HttpMetricsMiddleware } from './http-metrics.middleware';
 import { InfoController } from './info.controller';
 import { LOG_DESTINATION, loggerParams, stdoutDestination } from './logging';
 import { Metrics } from './metrics';
@@ -31,7 +30,7 @@ import { MetricsController } from './metrics.controller';
     }),
   ],
   controllers: [HealthController, InfoController, MetricsController],
-  providers: [Metrics, HealthRegistry, HealthReporter, HttpMetricsMiddleware],
+  providers: [Metrics, HealthRegistry, HealthReporter],
   exports: [Metrics, HealthRegistry],
 })
 export class ObservabilityModule {}

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { INestApplication } from '@nestjs/common';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test, TestingModuleBuilder } from '@nestjs/testing';
 import { Admin, Kafka, logLevel } from 'kafkajs';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
+import { loadConfig } from '../../src/config/config.module';
+import { createHttpAdapter } from '../../src/http/http-server';
 
 export interface RunningApp {
-  app: INestApplication;
+  app: NestFastifyApplication;
   url: string;
   close(): Promise<void>;
 }
@@ -28,7 +30,10 @@ export async function startApp(
     }
     const moduleRef = await builder.compile();
     const app = configureApp(
-      moduleRef.createNestApplication({ bodyParser: false, logger: ['error', 'warn'] }),
+      moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(loadConfig()), {
+        bodyParser: false,
+        logger: ['error', 'warn'],
+      }),
     );
     await app.listen(0, '127.0.0.1');
     const url = await app.getUrl();

@@ -1,0 +1,274 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { INestApplication, Logger } from '@nestjs/common';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { EXCEPTION_CLASS, WithExceptionClass } from '../common/all-exceptions.filter';
+import { writeSocketError } from '../common/error-response';
+import { ErrorCode, ServiceError } from '../common/errors';
+import { ShutdownGate } from '../common/shutdown-gate';
+import { AppConfig } from '../config/app-config';
+import { Metrics } from '../observability/metrics';
+import { ApiKeys } from './api-keys';
+import { JSON_CONTENT_TYPE, parseJsonBody } from './json-body';
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** A route as the router knows it: its registered template (`/actuator/metrics/:name`) and method. */
+export interface KnownRoute {
+  path: string;
+  method: string;
+}
+
+const ROUTES = new WeakMap<object, KnownRoute[]>();
+
+/** Every route the app's router dispatches to (HEAD routes Fastify adds for GETs included). */
+export function registeredRoutes(app: INestApplication): KnownRoute[] {
+  return [...(ROUTES.get(app) ?? [])];
+}
+const VALID_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** The caller's X-Request-Id when it is sane, else a new UUID: Fastify's request.id. */
+function requestIdOf(raw: IncomingMessage): string {
+  const given = raw.headers[REQUEST_ID_HEADER];
+  return typeof given === 'string' && VALID_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/**
+ * The HTTP server: Fastify under Nest, with every limit set from configuration. Node's parser enforces
+ * the header size and the header/request deadlines (checked every second), Fastify the body limit (from
+ * Content-Length before the body is read, and while it streams) and the keep-alive policy. Routing is
+ * case-sensitive and exact (no trailing-slash or duplicate-slash folding): one spelling per route.
+ */
+export function createHttpAdapter(config: AppConfig): FastifyAdapter {
+  const http = config.http;
+  return new FastifyAdapter({
+    logger: false,
+    disableRequestLogging: true,
+    bodyLimit: http.bodyLimitBytes,
+    requestIdHeader: false,
+    genReqId: requestIdOf,
+    caseSensitive: true,
+    ignoreTrailingSlash: false,
+    ignoreDuplicateSlashes: false,
+    maxParamLength: 200,
+    keepAliveTimeout: http.keepAliveTimeoutMs,
+    requestTimeout: http.requestTimeoutMs,
+    // An idle socket (no bytes either way) is dropped after the request deadline too.
+    connectionTimeout: http.requestTimeoutMs,
+    maxRequestsPerSocket: http.maxRequestsPerSocket,
+    forceCloseConnections: 'idle',
+    return503OnClosing: false,
+    // No Nest middleware is used: every per-request step is a Fastify hook (installHttpLayer).
+    skipMiddie: true,
+    http: {
+      maxHeaderSize: http.maxHeaderBytes,
+      headersTimeout: http.headersTimeoutMs,
+      connectionsCheckingInterval: 1000,
+      requireHostHeader: false,
+    },
+  });
+}
+
+/** Spring's uri tag: Nest's `/actuator/metrics/:name` as `/actuator/metrics/{name}`. */
+export function springTemplate(path: string): string {
+  return path.replace(/:(\w+)/g, '{$1}');
+}
+
+/** Spring's fixed `uri` values when no handler matched (WebMvcTags). */
+export function unmatchedUri(status: number): string {
+  return status === 404 ? 'NOT_FOUND' : 'UNKNOWN';
+}
+
+/** Spring's `outcome` tag. */
+export function outcomeOf(status: number): string {
+  if (status >= 100 && status < 200) {
+    return 'INFORMATIONAL';
+  }
+  if (status >= 200 && status < 300) {
+    return 'SUCCESS';
+  }
+  if (status >= 300 && status < 400) {
+    return 'REDIRECTION';
+  }
+  if (status >= 400 && status < 500) {
+    return 'CLIENT_ERROR';
+  }
+  return status >= 500 && status < 600 ? 'SERVER_ERROR' : 'UNKNOWN';
+}
+
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
+}
+
+function queryParameterCount(url: string): number {
+  const query = url.indexOf('?');
+  if (query < 0 || query === url.length - 1) {
+    return 0;
+  }
+  let count = 1;
+  for (let i = url.indexOf('&', query); i >= 0; i = url.indexOf('&', i + 1)) {
+    count += 1;
+  }
+  return count;
+}
+
+/** What Node's HTTP parser refuses before there is a request, as status and code. */
+function clientErrorOf(code: string | undefined): { status: number; code: ErrorCode; message: string } {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return {
+        status: 431,
+        code: ErrorCode.HeadersTooLarge,
+        message: 'The request line and headers are too large',
+      };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return {
+        status: 408,
+        code: ErrorCode.RequestTimeout,
+        message: 'The request was not received in time',
+      };
+    default:
+      return {
+        status: 400,
+        code: ErrorCode.MalformedRequest,
+        message: `The HTTP request could not be parsed (${code ?? 'unknown error'})`,
+      };
+  }
+}
+
+/**
+ * Every per-request step, as Fastify hooks in the order they run, plus the JSON body parser and the answer
+ * to requests Node's parser refuses. Refusals throw: Fastify hands them to Nest's exception handler, so
+ * AllExceptionsFilter writes every error response.
+ *
+ * onRequest (after routing, before the body is read): X-Request-Id, the shutdown gate, the query
+ * parameter cap, the API key. Body: JSON only, bounded, parsed and shape-checked (json-body.ts).
+ * onResponse: http_server_requests_seconds, and the access, slow-request and failure log lines.
+ */
+export function installHttpLayer(app: INestApplication): void {
+  const fastify = (app as NestFastifyApplication).getHttpAdapter().getInstance();
+  const config = app.get(AppConfig);
+  const metrics = app.get(Metrics);
+  const gate = app.get(ShutdownGate);
+  const apiKeys = new ApiKeys(config);
+  const logger = new Logger('Http');
+  const { maxQueryParameters } = config.http;
+
+  const routes: KnownRoute[] = [];
+  ROUTES.set(app, routes);
+  fastify.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      routes.push({ path: route.url, method });
+    }
+  });
+
+  fastify.addHook(
+    'onRequest',
+    (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
+      void reply.header(REQUEST_ID_HEADER, request.id);
+      const template = request.routeOptions.url;
+      if (gate.isClosed) {
+        void reply.header('connection', 'close');
+        if (template?.startsWith('/api/')) {
+          done(
+            new ServiceError(
+              ErrorCode.ShuttingDown,
+              'The service is shutting down; retry on another instance',
+              {
+                retryAfterSeconds: 1,
+              },
+            ),
+          );
+          return;
+        }
+      }
+      if (queryParameterCount(request.url) > maxQueryParameters) {
+        done(
+          new ServiceError(ErrorCode.MalformedRequest, `More than ${maxQueryParameters} query parameters`),
+        );
+        return;
+      }
+      if (apiKeys.protects(template)) {
+        try {
+          apiKeys.check(request.headers);
+        } catch (error) {
+          done(error as Error);
+          return;
+        }
+      }
+      done();
+    },
+  );
+
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser(JSON_CONTENT_TYPE, { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+  fastify.addContentTypeParser('*', (request, _payload, done) => {
+    const type = request.headers['content-type'] ?? '';
+    done(
+      new ServiceError(
+        ErrorCode.UnsupportedMediaType,
+        `Content-Type must be application/json (got ${type ? `"${type.slice(0, 100)}"` : 'none'})`,
+      ),
+      undefined,
+    );
+  });
+
+  const slowMs = config.log.slowRequestMs;
+  fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    const status = reply.statusCode;
+    const template = request.routeOptions.url;
+    const seconds = reply.elapsedTime / 1000;
+    metrics.httpRequests.observe(
+      {
+        method: request.method,
+        uri: template === undefined ? unmatchedUri(status) : springTemplate(template),
+        status: String(status),
+        outcome: outcomeOf(status),
+        exception: (reply as WithExceptionClass)[EXCEPTION_CLASS] ?? 'None',
+      },
+      seconds,
+    );
+    const ms = Math.round(reply.elapsedTime);
+    const slow = slowMs > 0 && ms >= slowMs;
+    if (config.log.access || slow) {
+      const line = `${request.method} ${pathOf(request.url)} -> ${status} in ${ms} ms [request ${request.id}]`;
+      if (slow) {
+        logger.warn(`slow request: ${line}`);
+      } else if (!template?.startsWith('/actuator')) {
+        logger.log(line);
+      }
+    }
+    done();
+  });
+
+  // Requests Node's parser refuses (bad framing, duplicate or conflicting lengths, oversized headers,
+  // header and request deadlines) get the documented error shape too, then the connection is closed.
+  const server = app.getHttpServer() as Server;
+  server.maxConnections = config.http.maxConnections;
+  server.removeAllListeners('clientError');
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) {
+      return;
+    }
+    const refusal = clientErrorOf(error.code);
+    metrics.httpClientErrors.inc({ status: String(refusal.status), code: refusal.code });
+    // Nothing can be written mid-response (a pipelined request's answer is already under way).
+    const inResponse = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (!socket.writable || inResponse?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    writeSocketError(socket, refusal.code, refusal.status, refusal.message);
+    // A client that never reads its answer cannot hold the socket.
+    setTimeout(() => socket.destroy(), 1000).unref();
+  });
+}
