@@ -39,7 +39,12 @@ describe('A real Prometheus scraping /actuator/prometheus', () => {
       INFO: 3,
       ERROR: 1,
       WARNING: 1,
+      // Every configured type's series exists from start-up, at 0 until a message of it is sent.
+      DEBUG: 0,
     });
+    // So does the failure counter: rate() alerts on it see a series before the first failure.
+    const [failed] = await prometheus.query('sum(kafka_producer_messages_failed_total)');
+    expect(failed?.value).toBe(0);
     expect(await prometheus.targetHealth()).toEqual(['up']);
     const [up] = await prometheus.query('up{job="kafka-producer-service"}');
     expect(up?.value).toBe(1);

@@ -204,7 +204,7 @@ describe('Request ids in logs (real broker)', () => {
         done();
       },
     });
-    running = await startApp({ LOG_LEVEL: 'debug', LOG_FORMAT: 'json' }, (builder) =>
+    running = await startApp({ LOG_LEVEL: 'debug', LOG_FORMAT: 'json', LOG_ACCESS: 'true' }, (builder) =>
       builder.overrideProvider(LOG_DESTINATION).useValue(capture),
     );
   });
@@ -212,7 +212,7 @@ describe('Request ids in logs (real broker)', () => {
     await running.close();
   });
 
-  it("puts the caller's X-Request-Id on every JSON log line about the request", async () => {
+  it("puts the caller's X-Request-Id on every JSON log line about the request (access log on)", async () => {
     lines.length = 0;
     const sent = await post(
       `${running.url}/api/messages`,

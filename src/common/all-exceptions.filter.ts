@@ -1,6 +1,7 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { reasonPhrase, sendError, statusOf } from './error-response';
+import { logRequest } from '../observability/logging';
 import { ErrorCode, ServiceError } from './errors';
 
 /** The exception's class, kept on the reply for http_server_requests_seconds{exception}. */
@@ -35,8 +36,6 @@ function pathOf(req: FastifyRequest): string {
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
-  private readonly logger = new Logger('Errors');
-
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const req = http.getRequest<FastifyRequest>();
@@ -59,11 +58,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const status = statusOf(error.code);
       const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
       const line = `${req.method} ${path} -> ${status} ${error.code} ${error.message}${cause} [request ${requestId}]`;
-      if (status >= 500) {
-        this.logger.error(line);
-      } else {
-        this.logger.debug(line);
-      }
+      logRequest(status >= 500 ? 'error' : 'debug', 'Errors', { requestId }, line);
       if (error.code === ErrorCode.Unauthenticated) {
         headers['www-authenticate'] = 'Bearer realm="kafka-producer-service"';
       }
@@ -93,9 +88,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
       );
       return;
     }
-    this.logger.error(
+    logRequest(
+      'error',
+      'Errors',
+      { requestId, stack: exception instanceof Error ? exception.stack : String(exception) },
       `${req.method} ${path} -> 500 [request ${requestId}]`,
-      exception instanceof Error ? exception.stack : String(exception),
     );
     sendError(
       reply,

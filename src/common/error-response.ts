@@ -101,13 +101,20 @@ export function sendError(
  * Answers on a raw socket, for errors Node's HTTP parser raises before there is a request object (bad
  * framing, oversized headers, timeouts), then closes the connection: the rest of its bytes cannot be trusted.
  */
-export function writeSocketError(socket: Socket, code: ErrorCode, statusCode: number, message: string): void {
+export function writeSocketError(
+  socket: Socket,
+  code: ErrorCode,
+  statusCode: number,
+  message: string,
+  /** The answer to a HEAD request carries the headers only. */
+  head = false,
+): void {
   const body = JSON.stringify(errorBody(statusCode, { code, message, requestId: randomUUID(), path: '' }));
   socket.end(
     `HTTP/1.1 ${statusCode} ${reasonPhrase(statusCode)}\r\n` +
       'Content-Type: application/json; charset=utf-8\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       'Connection: close\r\n\r\n' +
-      body,
+      (head ? '' : body),
   );
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { INestApplication, Logger } from '@nestjs/common';
+import { INestApplication } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { EXCEPTION_CLASS, WithExceptionClass } from '../common/all-exceptions.filter';
@@ -9,6 +9,7 @@ import { writeSocketError } from '../common/error-response';
 import { ErrorCode, ServiceError } from '../common/errors';
 import { ShutdownGate } from '../common/shutdown-gate';
 import { AppConfig } from '../config/app-config';
+import { logRequest } from '../observability/logging';
 import { Metrics } from '../observability/metrics';
 import { ApiKeys } from './api-keys';
 import { JSON_CONTENT_TYPE, parseJsonBody } from './json-body';
@@ -45,18 +46,20 @@ export function createHttpAdapter(config: AppConfig): FastifyAdapter {
   const http = config.http;
   return new FastifyAdapter({
     logger: false,
-    disableRequestLogging: true,
     bodyLimit: http.bodyLimitBytes,
     requestIdHeader: false,
     genReqId: requestIdOf,
-    caseSensitive: true,
-    ignoreTrailingSlash: false,
-    ignoreDuplicateSlashes: false,
-    maxParamLength: 200,
+    routerOptions: {
+      caseSensitive: true,
+      ignoreTrailingSlash: false,
+      ignoreDuplicateSlashes: false,
+      maxParamLength: 200,
+    },
     keepAliveTimeout: http.keepAliveTimeoutMs,
     requestTimeout: http.requestTimeoutMs,
-    // An idle socket (no bytes either way) is dropped after the request deadline too.
-    connectionTimeout: http.requestTimeoutMs,
+    // A socket with no bytes either way is dropped too; later than the request deadline, so a stalled
+    // request gets its 408 (Node checks the deadlines once a second) before its socket goes.
+    connectionTimeout: http.requestTimeoutMs + 5000,
     maxRequestsPerSocket: http.maxRequestsPerSocket,
     forceCloseConnections: 'idle',
     return503OnClosing: false,
@@ -154,7 +157,6 @@ export function installHttpLayer(app: INestApplication): void {
   const metrics = app.get(Metrics);
   const gate = app.get(ShutdownGate);
   const apiKeys = new ApiKeys(config);
-  const logger = new Logger('Http');
   const { maxQueryParameters } = config.http;
 
   const routes: KnownRoute[] = [];
@@ -240,11 +242,12 @@ export function installHttpLayer(app: INestApplication): void {
     const ms = Math.round(reply.elapsedTime);
     const slow = slowMs > 0 && ms >= slowMs;
     if (config.log.access || slow) {
-      const line = `${request.method} ${pathOf(request.url)} -> ${status} in ${ms} ms [request ${request.id}]`;
+      const msg = `${request.method} ${pathOf(request.url)} -> ${status} in ${ms} ms`;
+      const fields = { requestId: request.id, req: { method: request.method, url: request.url } };
       if (slow) {
-        logger.warn(`slow request: ${line}`);
+        logRequest('warn', 'Http', fields, `slow request: ${msg}`);
       } else if (!template?.startsWith('/actuator')) {
-        logger.log(line);
+        logRequest('info', 'Http', fields, msg);
       }
     }
     done();
@@ -267,7 +270,8 @@ export function installHttpLayer(app: INestApplication): void {
       socket.destroy();
       return;
     }
-    writeSocketError(socket, refusal.code, refusal.status, refusal.message);
+    const head = (error as { rawPacket?: Buffer }).rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
+    writeSocketError(socket, refusal.code, refusal.status, refusal.message, head);
     // A client that never reads its answer cannot hold the socket.
     setTimeout(() => socket.destroy(), 1000).unref();
   });

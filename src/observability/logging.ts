@@ -1,4 +1,4 @@
-import { Params } from 'nestjs-pino';
+import { Params, PinoLogger } from 'nestjs-pino';
 import pino, { DestinationStream } from 'pino';
 import { AppConfig } from '../config/app-config';
 
@@ -43,4 +43,17 @@ export async function loggerParams(config: AppConfig, destination: DestinationSt
     forRoutes: [],
     pinoHttp: [{ level: config.log.level, name: config.app.name }, stream],
   };
+}
+
+/**
+ * A line about one request, with its requestId (and any other fields) as JSON fields, at pino's own level
+ * (LOG_LEVEL): straight to pino, so Nest's logger level list does not filter it.
+ */
+export function logRequest(
+  level: 'debug' | 'info' | 'warn' | 'error',
+  context: string,
+  fields: { requestId: string } & Record<string, unknown>,
+  msg: string,
+): void {
+  PinoLogger.root[level]({ context, ...fields }, msg);
 }
