@@ -20,7 +20,11 @@ describe(ProducerService.name, () => {
   beforeEach(async () => {
     sender = { send: jest.fn(), sendAtomically: jest.fn() };
     const config = new AppConfig(
-      validateEnvironment({ KAFKA_MAX_RECORD_BYTES: '2048', KAFKA_PRODUCER_LINGER_MS: '0' }),
+      validateEnvironment({
+        KAFKA_MAX_RECORD_BYTES: '2048',
+        KAFKA_PRODUCER_LINGER_MS: '0',
+        SEND_TIMEOUT_MS: '5000',
+      }),
     );
     const moduleRef = await Test.createTestingModule({
       providers: [
@@ -83,5 +87,81 @@ describe(ProducerService.name, () => {
   it('refuses a record over KAFKA_MAX_RECORD_BYTES before it reaches Kafka', async () => {
     await expect(sut.send({ content: 'x'.repeat(3000) })).rejects.toBeInstanceOf(ServiceError);
     expect(sender.send).not.toHaveBeenCalled();
+  });
+
+  it('answers KAFKA_UNAVAILABLE at SEND_TIMEOUT_MS when the record never left (no producer yet), and never sends it later', async () => {
+    let release: () => void = () => undefined;
+    const sent: OutgoingRecord[] = [];
+    // Stands for RecordSender waiting on a producer that cannot connect, then handing over what is still wanted.
+    sender.send.mockImplementation(async (_topic: string, records: OutgoingRecord[]) => {
+      await new Promise<void>((resolve) => (release = resolve));
+      const live = records.filter((r) => !r.ticket?.cancelled);
+      sent.push(...live);
+      return records.map((r, i) => (r.ticket?.cancelled ? undefined : ack(r, i)));
+    });
+
+    const result = sut.send({ content: 'hi' });
+    const assertion = expect(result).rejects.toMatchObject({
+      code: ErrorCode.KafkaUnavailable,
+      options: { retryAfterSeconds: 5 },
+    });
+    await jest.advanceTimersByTimeAsync(5001);
+    await assertion;
+
+    release();
+    await jest.advanceTimersByTimeAsync(1);
+    expect(sent).toEqual([]);
+  });
+
+  it('answers KAFKA_OUTCOME_UNKNOWN at SEND_TIMEOUT_MS when a produce request carrying the record got no answer', async () => {
+    sender.send.mockImplementation((_topic: string, records: OutgoingRecord[]) => {
+      records.forEach((r) => r.ticket && (r.ticket.handedOver = true));
+      return new Promise(() => undefined);
+    });
+
+    const result = sut.send({ content: 'hi' });
+    const assertion = expect(result).rejects.toMatchObject({ code: ErrorCode.KafkaOutcomeUnknown });
+    await jest.advanceTimersByTimeAsync(5001);
+    await assertion;
+  });
+
+  it('after a request lost in flight, exhausted retries are KAFKA_OUTCOME_UNKNOWN, not "not sent"', async () => {
+    sender.send.mockImplementation((_topic: string, records: OutgoingRecord[]) => {
+      records.forEach((r) => r.ticket && (r.ticket.handedOver = true));
+      return Promise.reject(
+        new KafkaSendError(KafkaFailureKind.Retriable, 'timed out', 'KafkaJSRequestTimeoutError'),
+      );
+    });
+
+    const result = sut.send({ content: 'hi' });
+    const assertion = expect(result).rejects.toMatchObject({ code: ErrorCode.KafkaOutcomeUnknown });
+    await jest.advanceTimersByTimeAsync(3100);
+    await assertion;
+    expect(sender.send).toHaveBeenCalledTimes(3);
+  });
+
+  it('starts no retry past the deadline', async () => {
+    sender.send.mockRejectedValue(
+      new KafkaSendError(KafkaFailureKind.Retriable, 'down', 'KafkaJSConnectionError'),
+    );
+    const config = new AppConfig(
+      validateEnvironment({ KAFKA_PRODUCER_LINGER_MS: '0', SEND_TIMEOUT_MS: '1500' }),
+    );
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        ProducerService,
+        Metrics,
+        { provide: AppConfig, useValue: config },
+        { provide: RecordSender, useValue: sender },
+      ],
+    }).compile();
+    const short = moduleRef.get(ProducerService);
+
+    const result = short.send({ content: 'hi' });
+    const assertion = expect(result).rejects.toMatchObject({ code: ErrorCode.KafkaUnavailable });
+    await jest.advanceTimersByTimeAsync(5000);
+    await assertion;
+    // 1 s backoff fits in 1.5 s; the 2 s one would not.
+    expect(sender.send).toHaveBeenCalledTimes(2);
   });
 });
