@@ -1,8 +1,8 @@
-import { Module, ValidationPipe } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { ShutdownGate } from './common/shutdown-gate';
-import { VALIDATION_OPTIONS } from './common/validation';
+import { DtoValidationPipe } from './common/validation';
 import { ConfigModule } from './config/config.module';
 import { FeedbackModule } from './feedback/feedback.module';
 import { KafkaModule } from './kafka/kafka.module';
@@ -13,7 +13,7 @@ import { ObservabilityModule } from './observability/observability.module';
 @Module({
   imports: [ConfigModule, ObservabilityModule, KafkaModule, MessagesModule, FeedbackModule],
   providers: [
-    { provide: APP_PIPE, useFactory: () => new ValidationPipe(VALIDATION_OPTIONS) },
+    { provide: APP_PIPE, useClass: DtoValidationPipe },
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
     ShutdownGate,
   ],

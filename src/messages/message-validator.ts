@@ -1,13 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
 import { FieldError, InvalidInputError } from '../common/errors';
-import { toFieldErrors, VALIDATION_OPTIONS } from '../common/validation';
+import { validateDto } from '../common/validation';
 import { AppConfig } from '../config/app-config';
 import { MessageDto } from './dto/message.dto';
 
 /**
- * Validates Messages outside the global ValidationPipe, with its exact rules: the batch endpoint's
+ * Validates Messages outside the global DtoValidationPipe, with its exact rules: the batch endpoint's
  * array items and the feedback consumer's records.
  */
 @Injectable()
@@ -16,27 +14,14 @@ export class MessageValidator {
 
   /** Returns the field errors of one plain value (empty when it is a valid Message). */
   problems(plain: unknown, prefix = ''): { message?: MessageDto; errors: FieldError[] } {
-    if (plain === null || typeof plain !== 'object' || Array.isArray(plain)) {
-      return { errors: [{ field: prefix || 'body', reason: 'must be a JSON object (a Message)' }] };
+    try {
+      return { message: validateDto(MessageDto, plain, prefix), errors: [] };
+    } catch (error) {
+      if (error instanceof InvalidInputError) {
+        return { errors: error.details ?? [] };
+      }
+      throw error;
     }
-    const message = plainToInstance(MessageDto, plain);
-    const errors = toFieldErrors(
-      validateSync(message, {
-        whitelist: VALIDATION_OPTIONS.whitelist,
-        forbidNonWhitelisted: VALIDATION_OPTIONS.forbidNonWhitelisted,
-        forbidUnknownValues: true,
-      }),
-      prefix,
-    );
-    return errors.length > 0 ? { errors } : { message, errors };
-  }
-
-  one(plain: unknown): MessageDto {
-    const { message, errors } = this.problems(plain);
-    if (!message) {
-      throw new InvalidInputError(errors);
-    }
-    return message;
   }
 
   /** A non-empty array of at most BATCH_MAX_MESSAGES Messages; every bad item is reported. */
