@@ -51,14 +51,38 @@ export function validateDto<T extends object>(type: new () => T, plain: unknown,
   return instance;
 }
 
-/** The global pipe: every @Body() and @Query() typed with a DTO class is validated by validateDto. */
+/**
+ * The global pipe: every @Body() and @Query() typed with a DTO class is validated by validateDto. An empty
+ * query string is not run through class-validator when the DTO has no required field (known per class).
+ */
 @Injectable()
 export class DtoValidationPipe implements PipeTransform {
+  private readonly emptyIsValid = new Map<unknown, boolean>();
+
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
-    const type = metadata.metatype;
-    if (NOT_DTOS.has(type) || (metadata.type !== 'body' && metadata.type !== 'query')) {
+    const type = metadata.metatype as (new () => object) | undefined;
+    if (!type || NOT_DTOS.has(type) || (metadata.type !== 'body' && metadata.type !== 'query')) {
       return value;
     }
-    return validateDto(type as new () => object, value);
+    if (metadata.type === 'query' && isEmpty(value)) {
+      let valid = this.emptyIsValid.get(type);
+      if (valid === undefined) {
+        valid = validateSync(new type(), VALIDATOR_OPTIONS).length === 0;
+        this.emptyIsValid.set(type, valid);
+      }
+      if (valid) {
+        return new type();
+      }
+    }
+    return validateDto(type, value);
   }
+}
+
+function isEmpty(value: unknown): boolean {
+  for (const key in value as object) {
+    if (Object.hasOwn(value as object, key)) {
+      return false;
+    }
+  }
+  return true;
 }

@@ -146,12 +146,15 @@ export class Environment {
   @Min(1)
   KAFKA_PRODUCER_BATCH_SIZE = 16384;
 
-  /** spring.kafka.producer.properties.linger.ms */
+  /**
+   * spring.kafka.producer.properties.linger.ms: 0 as in the Java client Spring Boot 3.5 uses. Records that
+   * arrive while a produce request is in flight wait for it anyway, so batches grow with load without it.
+   */
   @Type(() => Number)
   @IsInt()
   @Min(0)
   @Max(1000)
-  KAFKA_PRODUCER_LINGER_MS = 5;
+  KAFKA_PRODUCER_LINGER_MS = 0;
 
   /** @Retryable maxAttempts (spring.kafka.producer.retries counts retries after the first) */
   @Type(() => Number)

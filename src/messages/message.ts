@@ -27,17 +27,8 @@ export function completeMessage(dto: MessageDto, now = new Date()): Message {
 /** The seed's MessageSerializer: the Message as UTF-8 JSON, fields in a fixed order. */
 export function serializeMessage(message: Message): Buffer {
   try {
-    return Buffer.from(
-      JSON.stringify({
-        id: message.id,
-        content: message.content,
-        type: message.type,
-        timestamp: message.timestamp,
-        source: message.source,
-        metadata: message.metadata,
-      }),
-      'utf8',
-    );
+    // completeMessage builds every Message with its fields in this order.
+    return Buffer.from(JSON.stringify(message), 'utf8');
   } catch (error) {
     throw new ServiceError(ErrorCode.SerializationFailed, `Failed to serialize message ${message.id}`, {
       cause: error,

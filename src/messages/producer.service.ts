@@ -13,7 +13,7 @@ import { MessageDto } from './dto/message.dto';
 import { DeliveryDto } from './dto/send-result.dto';
 import { completeMessage, Message, serializeMessage } from './message';
 import { RecordAccumulator } from './record-accumulator';
-import { retryWithBackoff } from './retry';
+import { DeadlineQueue, retryWithBackoff } from './retry';
 
 export interface SendOptions {
   /** Record key; the message id when absent. */
@@ -31,6 +31,7 @@ export class ProducerService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(ProducerService.name);
   private readonly accumulator: RecordAccumulator;
   private inFlight = 0;
+  private readonly deadlines: DeadlineQueue;
 
   constructor(
     private readonly sender: RecordSender,
@@ -52,6 +53,7 @@ export class ProducerService implements BeforeApplicationShutdown {
         error instanceof KafkaSendError &&
         (error.kind === KafkaFailureKind.RecordTooLarge || error.kind === KafkaFailureKind.Fatal),
     );
+    this.deadlines = new DeadlineQueue(config.http.sendTimeoutMs);
     this.zeroCounters();
   }
 
@@ -154,7 +156,7 @@ export class ProducerService implements BeforeApplicationShutdown {
    * Kafka failures into service errors. When the deadline passes, the caller is answered at once: records
    * not yet in a produce request are dropped (certainly not written), others may still be appended.
    */
-  private async tracked(
+  private tracked(
     messages: Message[],
     ticket: SendTicket,
     send: (deadline: number) => Promise<RecordAck[]>,
@@ -164,55 +166,64 @@ export class ProducerService implements BeforeApplicationShutdown {
         retryAfterSeconds: 1,
       });
     }
-    const timeoutMs = this.config.http.sendTimeoutMs;
     this.inFlight += messages.length;
     this.metrics.inFlightSends.set(this.inFlight);
     const stopTimer = this.metrics.sendTime.startTimer({ topic: this.topic });
-    const sending = send(Date.now() + timeoutMs);
-    // In-flight counts what Kafka still holds, so it drops when the send settles, not when the caller gives up.
-    sending
-      .catch(() => undefined)
-      .finally(() => {
+    return new Promise<DeliveryDto[]>((resolve, reject) => {
+      const fail = (error: unknown): void => {
+        stopTimer();
+        const errorClass =
+          error instanceof KafkaSendError
+            ? error.errorClass
+            : error instanceof ServiceError
+              ? 'SendTimeout'
+              : (error as Error).name;
+        for (const message of messages) {
+          this.metrics.messagesFailed.inc({ topic: this.topic, type: message.type, error: errorClass });
+        }
+        reject(this.toServiceError(error, ticket));
+      };
+      const deadline = this.deadlines.start(() => {
+        ticket.cancelled = true;
+        fail(this.deadlineError(ticket));
+      });
+      // In-flight counts what Kafka still holds: it drops when the send settles, not when the caller gives up.
+      const settled = (): void => {
         this.inFlight -= messages.length;
         this.metrics.inFlightSends.set(this.inFlight);
-      });
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        ticket.cancelled = true;
-        reject(this.deadlineError(ticket, timeoutMs));
-      }, timeoutMs);
+      };
+      send(Date.now() + this.config.http.sendTimeoutMs).then(
+        (acks) => {
+          settled();
+          if (!deadline.settle()) {
+            return;
+          }
+          stopTimer();
+          for (const message of messages) {
+            this.metrics.messagesSent.inc({ topic: this.topic, type: message.type });
+          }
+          resolve(
+            acks.map((ack, i) => ({
+              messageId: messages[i]!.id,
+              topic: ack.topic,
+              partition: ack.partition,
+              offset: Number(ack.offset),
+              timestamp: new Date(ack.timestamp).toISOString(),
+            })),
+          );
+        },
+        (error: unknown) => {
+          settled();
+          if (deadline.settle()) {
+            fail(error);
+          }
+        },
+      );
     });
-    try {
-      const acks = await Promise.race([sending, deadline]);
-      for (const message of messages) {
-        this.metrics.messagesSent.inc({ topic: this.topic, type: message.type });
-      }
-      return acks.map((ack, i) => ({
-        messageId: messages[i]!.id,
-        topic: ack.topic,
-        partition: ack.partition,
-        offset: Number(ack.offset),
-        timestamp: new Date(ack.timestamp).toISOString(),
-      }));
-    } catch (error) {
-      const errorClass =
-        error instanceof KafkaSendError
-          ? error.errorClass
-          : error instanceof ServiceError
-            ? 'SendTimeout'
-            : (error as Error).name;
-      for (const message of messages) {
-        this.metrics.messagesFailed.inc({ topic: this.topic, type: message.type, error: errorClass });
-      }
-      throw this.toServiceError(error, ticket);
-    } finally {
-      clearTimeout(timer);
-      stopTimer();
-    }
   }
 
-  private deadlineError(ticket: SendTicket, timeoutMs: number): ServiceError {
+  private deadlineError(ticket: SendTicket): ServiceError {
+    const timeoutMs = this.config.http.sendTimeoutMs;
     if (ticket.handedOver || ticket.maybeWritten) {
       return new ServiceError(
         ErrorCode.KafkaOutcomeUnknown,
