@@ -4,7 +4,7 @@
 # Or the whole stack (Kafka, Kafka UI, Prometheus, Grafana): docker compose up --build
 
 # Build stage: every dependency (TypeScript and friends), compiled to dist/.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 # swagger-ui-dist's postinstall reports installs to Scarf unless told not to.
 ENV SCARF_ANALYTICS=false
 WORKDIR /app
@@ -15,7 +15,7 @@ COPY src ./src
 RUN npm run build
 
 # Runtime stage: production dependencies and the compiled code only.
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     PORT=8080 \
     SCARF_ANALYTICS=false

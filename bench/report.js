@@ -28,15 +28,39 @@ function renderMarkdown(r) {
     '| --- | ---: | ---: | ---: |',
     ...r.runs.codecs.map((c) => `| ${c.codec} | ${c.reqPerSec} | ${c.p99} | ${c.bytesPerRecordOnDisk} |`),
     '',
+    ...otherRows(r, c64),
     '| target | result |',
     '| --- | --- |',
     `| 64 connections ≥ 60% of the plain-kafkajs ceiling, no errors | ${pct(c64.reqPerSec, ceiling)} of sendBatch, ${pct(c64.reqPerSec, r.runs.kafkajsSingle.recordsPerSec)} of single sends; ${c64.errors} errors |`,
     `| p99 ≤ 20 ms at a fixed 1,000 req/s | p99 ${r.runs.open.p99} ms (${r.runs.open.errors} errors) |`,
     `| peak RSS ≤ 150 MB under that load | ${r.runs.open.rssMb} MB at 1,000 req/s; ${r.peakRssMb} MB peak over all runs |`,
-    `| start-up to ready ≤ 2 s (Kafka up) | ${r.runs.startup.readyMs} ms |`,
+    `| start-up to ready ≤ 1.5 s (Kafka up) | ${r.runs.startup.readyMs} ms |`,
+    `| batch endpoint ≥ 50% of the kafkajs sendBatch ceiling in records/s | ${pct(r.runs.batch.recordsPerSec, ceiling)} (${r.runs.batch.recordsPerSec} of ${ceiling}) |`,
     '',
   ];
   return lines.join('\n');
+}
+
+const ratio = (a, b) => (b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
+
+/** The service next to another producer (BENCH_OTHER_CMD), when one was measured. */
+function otherRows(r, c64) {
+  const other = r.runs.other;
+  if (!other) {
+    return [];
+  }
+  const cpu10k = (run) => (run.reqPerSec > 0 ? ((run.cpuPercent / 100) * 10000) / run.reqPerSec : 0);
+  return [
+    `| same load, same broker (other: \`${other.command}\`) | ours | other | ours / other |`,
+    '| --- | ---: | ---: | ---: |',
+    `| req/s at 64 connections | ${c64.reqPerSec} | ${other.closed.reqPerSec} | ${ratio(c64.reqPerSec, other.closed.reqPerSec)} |`,
+    `| p99 ms at 64 connections | ${c64.p99} | ${other.closed.p99} | ${ratio(c64.p99, other.closed.p99)} |`,
+    `| p99 ms at a fixed 1,000 req/s | ${r.runs.open.p99} | ${other.open.p99} | ${ratio(r.runs.open.p99, other.open.p99)} |`,
+    `| CPU s per 10k requests at 64 connections | ${cpu10k(c64).toFixed(2)} | ${cpu10k(other.closed).toFixed(2)} | ${ratio(cpu10k(c64), cpu10k(other.closed))} |`,
+    `| peak RSS MB | ${r.peakRssMb} | ${other.peakRssMb} | ${ratio(r.peakRssMb, other.peakRssMb)} |`,
+    `| start-up to ready, ms | ${r.runs.startup.readyMs} | ${other.readyMs} | ${ratio(r.runs.startup.readyMs, other.readyMs)} |`,
+    '',
+  ];
 }
 
 /** A bar chart of req/s by connections, with the ceilings as lines. */

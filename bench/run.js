@@ -6,6 +6,13 @@
  *   (b) Kafka's own ProducerPerformance (kafka-producer-perf-test) from the broker's jars.
  * Writes bench/results/latest.json, latest.md (the table the README shows) and latest.svg.
  * BENCH_SECONDS (default 10) sets each run's length; BENCH_PROFILE=1 adds --cpu-prof to the service.
+ *
+ * Another HTTP producer (what you run today) gets the same load on the same broker when both are set:
+ *   BENCH_OTHER_CMD  a shell command that starts it; it gets KAFKA_BROKERS (the bench broker, topic
+ *                    demo-topic exists) and PORT (a free port) in its environment;
+ *   BENCH_OTHER_URL  the URL to POST the message to (`{port}` is replaced by that port).
+ * The closed loop is driven by wrk when it is installed (a C load generator: a Node.js one takes CPU from
+ * the target on a small machine), else by autocannon.
  */
 'use strict';
 
@@ -28,7 +35,46 @@ const MESSAGE = JSON.stringify({
   metadata: { tenant: 'acme', region: 'eu-west-1' },
 }); // about 1 KiB as a request body, a little more as a record
 
+const WRK = spawnSync('wrk', ['--version'], { encoding: 'utf8' }).error === undefined;
+
+/** wrk's summary as autocannon's shape (req/s of 2xx only; latency percentiles in ms). */
+function wrkRun(url, { connections, body, seconds }) {
+  const script = path.join(require('node:os').tmpdir(), `bench-${process.pid}.lua`);
+  fs.writeFileSync(
+    script,
+    `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\nwrk.headers["Content-Type"] = "application/json"\n`,
+  );
+  const out = spawnSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, url], {
+    encoding: 'utf8',
+  }).stdout;
+  const ms = (label) => {
+    const match = new RegExp(`\\s${label}\\s+([\\d.]+)(us|ms|s)`).exec(out);
+    if (!match) {
+      return null;
+    }
+    const factor = { us: 0.001, ms: 1, s: 1000 }[match[2]];
+    return Math.round(Number(match[1]) * factor * 10) / 10;
+  };
+  const total = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/
+    .exec(out)
+    ?.slice(1)
+    .reduce((sum, n) => sum + Number(n), 0);
+  const elapsed = Number(/requests in ([\d.]+)s/.exec(out)?.[1] ?? seconds);
+  return {
+    requests: { average: (total - non2xx) / elapsed },
+    latency: { p50: ms('50%'), p90: ms('90%'), p99: ms('99%'), max: ms('Max') ?? null },
+    errors: socketErrors ?? 0,
+    timeouts: 0,
+    non2xx,
+  };
+}
+
 function cannon(url, { connections, body, seconds = SECONDS }) {
+  if (WRK) {
+    return Promise.resolve(wrkRun(url, { connections, body, seconds }));
+  }
   return new Promise((resolve, reject) => {
     autocannon(
       {
@@ -209,6 +255,10 @@ async function main() {
     results.peakRssMb = service.peakRssMb();
     await service.stop();
 
+    if (process.env.BENCH_OTHER_CMD && process.env.BENCH_OTHER_URL) {
+      results.runs.other = await otherProducer(broker.bootstrap);
+    }
+
     results.runs.codecs = [];
     for (const codec of codecs) {
       console.error(`compression: ${codec}`);
@@ -246,6 +296,32 @@ async function main() {
   fs.writeFileSync(path.join(dir, 'latest.md'), markdown);
   fs.writeFileSync(path.join(dir, 'latest.svg'), renderSvg(results));
   console.log(markdown);
+}
+
+/** The same closed loop (64 connections) and open model against another producer, started by its own command. */
+async function otherProducer(bootstrap) {
+  const port = await localKafka.freePort();
+  const url = process.env.BENCH_OTHER_URL.replace('{port}', String(port));
+  console.error(`other producer: ${process.env.BENCH_OTHER_CMD} at ${url}`);
+  const other = new ServiceProcess(ROOT, { KAFKA_BROKERS: bootstrap, PORT: String(port) }, false, {
+    command: process.env.BENCH_OTHER_CMD,
+    url,
+  });
+  const readyMs = await other.start();
+  try {
+    await cannon(url, { connections: 16, body: MESSAGE, seconds: 3 }); // warm-up
+    other.resetWindow();
+    const closed = {
+      connections: 64,
+      ...summarize(await cannon(url, { connections: 64, body: MESSAGE })),
+      ...other.window(),
+    };
+    other.resetWindow();
+    const open = { rate: 1000, ...(await openModel(url, MESSAGE, 1000, SECONDS)), ...other.window() };
+    return { command: process.env.BENCH_OTHER_CMD, url, readyMs, closed, open, peakRssMb: other.peakRssMb() };
+  } finally {
+    await other.stop();
+  }
 }
 
 function machine() {

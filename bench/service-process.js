@@ -18,41 +18,45 @@ function rssMb(pid, key = 'VmRSS') {
   return match ? Math.round(Number(match[1]) / 1024) : 0;
 }
 
-/** The built service (dist/main.js) as its own process, with its CPU and memory sampled from /proc. */
+/**
+ * The built service (dist/main.js) as its own process, with its CPU and memory sampled from /proc; or,
+ * given `external` ({ command, url }), another producer started by a shell command (exec'd, so the
+ * process sampled is the producer itself) and ready once a POST of a message to `url` answers 200.
+ */
 class ServiceProcess {
-  constructor(root, env, profile) {
+  constructor(root, env, profile, external) {
     this.root = root;
     this.env = env;
     this.profile = profile;
+    this.external = external;
+  }
+
+  spawnExternal() {
+    this.url = this.external.url;
+    this.child = spawn('sh', ['-c', `exec ${this.external.command}`], {
+      env: { ...process.env, ...this.env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    return async () => {
+      const response = await fetch(this.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"content":"ready?","type":"INFO"}',
+      });
+      return response.status === 200;
+    };
   }
 
   /** Starts the service and resolves with the milliseconds from spawn to a 200 from readiness. */
   async start() {
-    const port = await localKafka.freePort();
-    this.url = `http://127.0.0.1:${port}`;
     const began = Date.now();
-    const args = this.profile
-      ? ['--cpu-prof', `--cpu-prof-dir=${path.join(this.root, 'bench', 'results')}`]
-      : [];
-    this.child = spawn(
-      process.execPath,
-      [
-        ...args,
-        '--max-old-space-size=256',
-        '--max-semi-space-size=4',
-        path.join(this.root, 'dist', 'main.js'),
-      ],
-      {
-        env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: String(port), ...this.env },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
-    );
+    const ready = this.external ? this.spawnExternal() : await this.spawnService();
     for (;;) {
       if (this.child.exitCode !== null) {
         throw new Error(`the service exited with ${this.child.exitCode}`);
       }
       try {
-        if ((await fetch(`${this.url}/actuator/health/readiness`)).status === 200) {
+        if (await ready()) {
           break;
         }
       } catch {
@@ -70,6 +74,28 @@ class ServiceProcess {
       this.windowPeak = Math.max(this.windowPeak || 0, rssMb(this.child.pid));
     }, 100);
     return readyMs;
+  }
+
+  async spawnService() {
+    const port = await localKafka.freePort();
+    this.url = `http://127.0.0.1:${port}`;
+    const args = this.profile
+      ? ['--cpu-prof', `--cpu-prof-dir=${path.join(this.root, 'bench', 'results')}`]
+      : [];
+    this.child = spawn(
+      process.execPath,
+      [
+        ...args,
+        '--max-old-space-size=256',
+        '--max-semi-space-size=4',
+        path.join(this.root, 'dist', 'main.js'),
+      ],
+      {
+        env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: String(port), ...this.env },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    return async () => (await fetch(`${this.url}/actuator/health/readiness`)).status === 200;
   }
 
   resetWindow() {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { CompressionCodecName, Environment, SaslMechanismName } from './environment';
 
 export interface TopicSpec {
@@ -24,6 +24,7 @@ export class AppConfig {
     maxConnections: number;
     maxHeaderBytes: number;
     maxQueryParameters: number;
+    workers: number;
   };
   readonly log: {
     level: Environment['LOG_LEVEL'];
@@ -46,6 +47,7 @@ export class AppConfig {
     lingerMs: number;
     retry: { attempts: number; initialBackoffMs: number; multiplier: number };
     transactionalId: string;
+    transactionPoolSize: number;
     maxRecordBytes: number;
   };
   readonly message: {
@@ -81,6 +83,7 @@ export class AppConfig {
       maxConnections: env.HTTP_MAX_CONNECTIONS,
       maxHeaderBytes: env.HTTP_MAX_HEADER_BYTES,
       maxQueryParameters: env.HTTP_MAX_QUERY_PARAMETERS,
+      workers: env.WORKERS === 0 ? availableParallelism() : env.WORKERS,
     };
     this.log = {
       level: env.LOG_LEVEL,
@@ -124,6 +127,7 @@ export class AppConfig {
       },
       // Unique per instance, so two replicas never fence each other's transactions.
       transactionalId: `${env.KAFKA_TRANSACTIONAL_ID_PREFIX ?? `${env.APP_NAME}-tx-`}${hostname()}-${process.pid}`,
+      transactionPoolSize: env.KAFKA_TRANSACTION_POOL_SIZE,
       maxRecordBytes: env.KAFKA_MAX_RECORD_BYTES,
     };
     this.message = {

@@ -179,6 +179,16 @@ export class Environment {
   @IsString()
   KAFKA_TRANSACTIONAL_ID_PREFIX?: string;
 
+  /**
+   * Transactional producers (each with its own transactional id, `<prefix>…-<n>`) that run batch
+   * transactions side by side; one transaction per producer at a time.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  KAFKA_TRANSACTION_POOL_SIZE = 4;
+
   /** Largest serialized record (key + value + headers) the service will send; the broker's default is 1 MiB. */
   @Type(() => Number)
   @IsInt()
@@ -216,6 +226,16 @@ export class Environment {
   @IsInt()
   @Min(1024)
   HTTP_BODY_LIMIT_BYTES = 1048576;
+
+  /**
+   * Processes serving HTTP (Node's cluster module, one producer and one feedback consumer each): 1 runs a
+   * single process; 0 runs one per CPU the process may use.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(64)
+  WORKERS = 1;
 
   /** Longest a send waits for the broker's acknowledgement, retries included; then 503 (KAFKA_UNAVAILABLE or KAFKA_OUTCOME_UNKNOWN). */
   @Type(() => Number)

@@ -1,5 +1,6 @@
 import {
   KafkaJSConnectionError,
+  KafkaJSRequestTimeoutError,
   KafkaJSNonRetriableError,
   KafkaJSNumberOfRetriesExceeded,
   KafkaJSProtocolError,
@@ -41,5 +42,28 @@ describe(classifyKafkaError.name, () => {
     );
     expect(failure.kind).toBe(KafkaFailureKind.Retriable);
     expect(failure.resetsProducer).toBe(true);
+  });
+
+  it.each([
+    [
+      'a refused connection',
+      new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:9092'),
+      true,
+    ],
+    ['a broker error code', protocolError('NOT_ENOUGH_REPLICAS', 19, true), true],
+    [
+      'a request timeout',
+      new KafkaJSRequestTimeoutError('Request Produce(key: 0, version: 7) timed out'),
+      false,
+    ],
+    [
+      'a connection reset mid-request',
+      new KafkaJSConnectionError('Connection error: read ECONNRESET'),
+      false,
+    ],
+  ])('knows whether a request could have been appended after %s', (_what, error, answered) => {
+    const failure = classifyKafkaError(wrap(KafkaJSNumberOfRetriesExceeded, error));
+    expect(failure.kind).toBe(KafkaFailureKind.Retriable);
+    expect(failure.brokerAnswered).toBe(answered);
   });
 });

@@ -18,6 +18,10 @@ const PRODUCER_STATE = new Set([
   'INVALID_PRODUCER_ID_MAPPING',
 ]);
 
+/** Connection attempts that failed: no request went out on them. */
+const NOT_CONNECTED =
+  /connect (ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT)|getaddrinfo|Connection timeout/;
+
 interface KafkaJsLikeError {
   name?: string;
   type?: string;
@@ -88,6 +92,7 @@ export function classifyKafkaError(error: unknown): KafkaSendError {
     errorClass,
     error,
     final || types.some((t) => PRODUCER_STATE.has(t)),
-    types.length > 0,
+    // Refused: the broker answered with an error code, or no connection could be opened to send on.
+    types.length > 0 || errors.some((e) => NOT_CONNECTED.test(e.message ?? '')),
   );
 }

@@ -3,7 +3,7 @@ export const KAFKA_CLIENT = Symbol('KAFKA_CLIENT');
 export const KAFKA_ADMIN = Symbol('KAFKA_ADMIN');
 /** The idempotent producer (SupervisedProducer) behind single and coalesced sends. */
 export const KAFKA_PRODUCER = Symbol('KAFKA_PRODUCER');
-/** The transactional producer (SupervisedProducer) behind atomic batches. */
+/** The pool of transactional producers (SupervisedProducer[]) behind atomic batches. */
 export const KAFKA_TRANSACTIONAL_PRODUCER = Symbol('KAFKA_TRANSACTIONAL_PRODUCER');
 
 /**

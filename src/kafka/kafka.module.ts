@@ -1,4 +1,4 @@
-import { FactoryProvider, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { Admin, Kafka, Partitioners, ProducerConfig } from 'kafkajs';
 import { AppConfig } from '../config/app-config';
 import { registerCompressionCodecs } from './compression';
@@ -20,32 +20,29 @@ import { PRODUCER_OBSERVER, ProducerMetricsObserver } from './producer-metrics.o
 registerCompressionCodecs();
 
 /**
- * A SupervisedProducer provider: idempotent (acks=all is required by it), one request in flight per broker
- * (kafkajs' requirement for idempotence), short inner retries, the Java-compatible partitioner.
+ * A SupervisedProducer: idempotent (acks=all is required by it), one request in flight per broker (kafkajs'
+ * requirement for idempotence), short inner retries, the Java-compatible partitioner.
  */
 function supervisedProducer(
-  token: symbol,
+  kafka: Kafka,
+  config: AppConfig,
+  observer: ProducerMetricsObserver,
   name: string,
-  extra: (config: AppConfig) => Partial<ProducerConfig> = () => ({}),
-): FactoryProvider<SupervisedProducer> {
-  return {
-    provide: token,
-    inject: [KAFKA_CLIENT, AppConfig, PRODUCER_OBSERVER],
-    useFactory: (kafka: Kafka, config: AppConfig, observer: ProducerMetricsObserver): SupervisedProducer =>
-      new SupervisedProducer(
-        kafka,
-        {
-          idempotent: true,
-          maxInFlightRequests: 1,
-          retry: SEND_ATTEMPT_RETRY,
-          createPartitioner: Partitioners.DefaultPartitioner,
-          ...extra(config),
-        },
-        name,
-        config.kafka.connectionTimeoutMs * 2,
-        observer,
-      ),
-  };
+  extra: Partial<ProducerConfig> = {},
+): SupervisedProducer {
+  return new SupervisedProducer(
+    kafka,
+    {
+      idempotent: true,
+      maxInFlightRequests: 1,
+      retry: SEND_ATTEMPT_RETRY,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      ...extra,
+    },
+    name,
+    config.kafka.connectionTimeoutMs * 2,
+    observer,
+  );
 }
 
 /**
@@ -63,10 +60,27 @@ function supervisedProducer(
       useFactory: (kafka: Kafka): Admin => kafka.admin({ retry: SEND_ATTEMPT_RETRY }),
     },
     { provide: PRODUCER_OBSERVER, useClass: ProducerMetricsObserver },
-    supervisedProducer(KAFKA_PRODUCER, 'idempotent'),
-    supervisedProducer(KAFKA_TRANSACTIONAL_PRODUCER, 'transactional', (config) => ({
-      transactionalId: config.producer.transactionalId,
-    })),
+    {
+      provide: KAFKA_PRODUCER,
+      inject: [KAFKA_CLIENT, AppConfig, PRODUCER_OBSERVER],
+      useFactory: (kafka: Kafka, config: AppConfig, observer: ProducerMetricsObserver): SupervisedProducer =>
+        supervisedProducer(kafka, config, observer, 'idempotent'),
+    },
+    {
+      // The pool behind atomic batches: transactional ids <transactionalId>-0 … -<n-1>.
+      provide: KAFKA_TRANSACTIONAL_PRODUCER,
+      inject: [KAFKA_CLIENT, AppConfig, PRODUCER_OBSERVER],
+      useFactory: (
+        kafka: Kafka,
+        config: AppConfig,
+        observer: ProducerMetricsObserver,
+      ): SupervisedProducer[] =>
+        Array.from({ length: config.producer.transactionPoolSize }, (_, i) =>
+          supervisedProducer(kafka, config, observer, `transactional-${i}`, {
+            transactionalId: `${config.producer.transactionalId}-${i}`,
+          }),
+        ),
+    },
     PartitionResolver,
     RecordSender,
     TopicProvisioner,

@@ -71,18 +71,23 @@ export interface RecordAck {
 @Injectable()
 export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(RecordSender.name);
-  private transactionQueue: Promise<unknown> = Promise.resolve();
+  /** Transactional producers not running a transaction, and the batches waiting for one. */
+  private readonly idle: SupervisedProducer[];
+  private readonly waiting: ((producer: SupervisedProducer) => void)[] = [];
+  private readonly running = new Set<Promise<unknown>>();
 
   constructor(
     @Inject(KAFKA_PRODUCER) private readonly producer: SupervisedProducer,
-    @Inject(KAFKA_TRANSACTIONAL_PRODUCER) private readonly transactional: SupervisedProducer,
+    @Inject(KAFKA_TRANSACTIONAL_PRODUCER) private readonly transactional: SupervisedProducer[],
     private readonly partitions: PartitionResolver,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.idle = [...transactional];
+  }
 
   /** Connects both producers in the background: start-up never waits for (or fails on) Kafka. */
   onApplicationBootstrap(): void {
-    for (const producer of [this.producer, this.transactional]) {
+    for (const producer of [this.producer, ...this.transactional]) {
       producer.get().catch((error: unknown) => {
         this.logger.warn(
           `Connection to Kafka broker failed (${producer.name} producer): ${(error as Error).message}`,
@@ -137,18 +142,35 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
 
   /**
    * Sends all records in one Kafka transaction: a read_committed consumer sees all of them or none.
-   * Transactions run one at a time on this instance's transactional producer.
+   * Transactions run side by side, one per producer of the pool (KAFKA_TRANSACTION_POOL_SIZE); more wait
+   * for a free producer.
    */
-  sendAtomically(topic: string, records: OutgoingRecord[]): Promise<RecordAck[]> {
-    const run = this.transactionQueue.then(() => this.runTransaction(topic, records));
-    this.transactionQueue = run.catch(() => undefined);
-    return run;
+  async sendAtomically(topic: string, records: OutgoingRecord[]): Promise<RecordAck[]> {
+    const producer =
+      this.idle.pop() ?? (await new Promise<SupervisedProducer>((resolve) => this.waiting.push(resolve)));
+    const run = this.runTransaction(producer, topic, records);
+    this.running.add(run);
+    try {
+      return await run;
+    } finally {
+      this.running.delete(run);
+      const next = this.waiting.shift();
+      if (next) {
+        next(producer);
+      } else {
+        this.idle.push(producer);
+      }
+    }
   }
 
-  private async runTransaction(topic: string, records: OutgoingRecord[]): Promise<RecordAck[]> {
+  private async runTransaction(
+    transactional: SupervisedProducer,
+    topic: string,
+    records: OutgoingRecord[],
+  ): Promise<RecordAck[]> {
     let producer: Producer;
     try {
-      producer = await this.transactional.get();
+      producer = await transactional.get();
     } catch (error) {
       throw classifyKafkaError(error);
     }
@@ -165,7 +187,7 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
     }
     const { messages, order } = this.assign(topic, partitions, records);
     const transaction = await producer.transaction().catch((error: unknown) => {
-      void this.transactional.replace(`could not begin a transaction: ${(error as Error).message}`);
+      void transactional.replace(`could not begin a transaction: ${(error as Error).message}`);
       throw classifyKafkaError(error);
     });
     let metadata: RecordMetadata[];
@@ -183,16 +205,16 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
       });
       // After a failed send kafkajs' sequence numbers are out of step with the broker (and a failed abort
       // leaves the producer unusable): a new producer gets a fresh epoch and fences anything left open.
-      await this.transactional.replace(`a transaction was aborted (${failure.errorClass})`);
+      await transactional.replace(`a transaction was aborted (${failure.errorClass})`);
       throw failure;
     }
     try {
       await transaction.commit();
     } catch (error) {
-      await this.transactional.replace('a transaction could not be committed');
+      await transactional.replace('a transaction could not be committed');
       throw classifyKafkaError(error);
     }
-    this.transactional.succeeded();
+    transactional.succeeded();
     return this.acks(topic, records, order, metadata);
   }
 
@@ -243,7 +265,7 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.transactionQueue;
-    await Promise.all([this.producer.close(), this.transactional.close()]);
+    await Promise.allSettled([...this.running]);
+    await Promise.all([this.producer.close(), ...this.transactional.map((producer) => producer.close())]);
   }
 }

@@ -238,9 +238,9 @@ export class ProducerService implements BeforeApplicationShutdown {
     );
   }
 
-  private toServiceError(error: unknown, ticket: SendTicket): unknown {
+  private toServiceError(error: unknown, ticket: SendTicket): Error {
     if (!(error instanceof KafkaSendError)) {
-      return error;
+      return error instanceof Error ? error : new Error(String(error));
     }
     const topic = this.topic;
     switch (error.kind) {

@@ -1,19 +1,18 @@
 import { Controller, Get, NotFoundException, Param, Query } from '@nestjs/common';
-import { register } from 'prom-client';
 import { ErrorCode, ServiceError } from '../common/errors';
+import { metricsRegistry } from './cluster-metrics';
 import { MetricCatalog, MetricDescription, parseTagFilters } from './metric-catalog';
 
 /**
  * Spring Boot Actuator's metrics endpoint over the Prometheus registry: `/actuator/metrics` lists names in
- * Micrometer's dotted form, `/actuator/metrics/{name}?tag=key:value` shows one metric's measurements.
+ * Micrometer's dotted form, `/actuator/metrics/{name}?tag=key:value` shows one metric's measurements (summed
+ * over the workers when WORKERS > 1).
  */
 @Controller('actuator/metrics')
 export class MetricsController {
-  private readonly catalog = new MetricCatalog(register);
-
   @Get()
   async names(): Promise<{ names: string[] }> {
-    return { names: await this.catalog.names() };
+    return { names: await new MetricCatalog(await metricsRegistry()).names() };
   }
 
   @Get(':name')
@@ -22,7 +21,7 @@ export class MetricsController {
     if (typeof filters === 'string') {
       throw new ServiceError(ErrorCode.InvalidInput, filters);
     }
-    const description = await this.catalog.describe(name, filters);
+    const description = await new MetricCatalog(await metricsRegistry()).describe(name, filters);
     if (!description) {
       throw new NotFoundException(`No metric named ${name}${tag === undefined ? '' : ' with those tags'}`);
     }

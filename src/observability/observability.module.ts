@@ -11,6 +11,7 @@ import { InfoController } from './info.controller';
 import { LOG_DESTINATION, loggerParams, stdoutDestination } from './logging';
 import { Metrics } from './metrics';
 import { MetricsController } from './metrics.controller';
+import { AggregatingPrometheusController } from './prometheus.controller';
 
 /**
  * The operational surface, shaped like Spring Boot Actuator: metric definitions and
@@ -20,7 +21,11 @@ import { MetricsController } from './metrics.controller';
 @Global()
 @Module({
   imports: [
-    PrometheusModule.register({ path: '/actuator/prometheus', defaultMetrics: { enabled: true } }),
+    PrometheusModule.register({
+      path: '/actuator/prometheus',
+      defaultMetrics: { enabled: true },
+      controller: AggregatingPrometheusController,
+    }),
     // Health transitions are logged by the components themselves; Terminus would log every failed probe.
     TerminusModule.forRoot({ logger: false }),
     LoggerModule.forRootAsync({

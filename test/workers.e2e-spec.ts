@@ -1,0 +1,83 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import * as localKafka from '../scripts/kafka/local-kafka';
+import { uniqueTopic } from './support/app';
+import { eventually } from './support/eventually';
+import { kcatReadAll } from './support/kcat';
+import { steadyLoad } from './support/load';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** kafka_producer_messages_sent_total summed over its series in one scrape. */
+async function sentTotal(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/actuator/prometheus`)).text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('kafka_producer_messages_sent_total{'))
+    .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+}
+
+describe('WORKERS=2: two processes behind one port', () => {
+  let service: ChildProcess;
+  const topic = uniqueTopic('workers');
+
+  afterAll(() => {
+    if (service.exitCode === null) {
+      service.kill('SIGKILL');
+    }
+  });
+
+  it('serves from both workers, sums their metrics in every scrape, and stops cleanly on SIGTERM with every 200 on the topic once', async () => {
+    const port = await localKafka.freePort();
+    service = spawn(process.execPath, [join(__dirname, '..', 'dist', 'main.js')], {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        KAFKA_TOPIC: topic,
+        WORKERS: '2',
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'warn',
+        SHUTDOWN_TIMEOUT_MS: '10000',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const exited = new Promise<number | null>((resolve) => service.once('exit', (code) => resolve(code)));
+    const url = `http://127.0.0.1:${port}`;
+    // Both workers ready: readiness answers 200 from whichever worker gets the connection.
+    await eventually(async () => {
+      const states = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          fetch(`${url}/actuator/health/readiness`, { headers: { connection: 'close' } })
+            .then((r) => r.status)
+            .catch(() => 0),
+        ),
+      );
+      expect(states).toEqual(states.map(() => 200));
+    }, 30_000);
+
+    const load = steadyLoad(`${url}/api/messages`, { workers: 16, pauseMs: 0, marker: topic });
+    await sleep(2000);
+    const result = await load.stop();
+    expect(result.failures).toEqual([]);
+    expect(result.ok.length).toBeGreaterThan(100);
+
+    // Whichever worker answers the scrape, the counter is the sum over both workers.
+    for (let i = 0; i < 4; i += 1) {
+      const response = await fetch(`${url}/actuator/prometheus`, { headers: { connection: 'close' } });
+      expect(response.status).toBe(200);
+      expect(await sentTotal(url)).toBe(result.ok.length);
+    }
+    // Both workers produced: each has its own idempotent producer, so two producer connections exist.
+    const text = await (await fetch(`${url}/actuator/prometheus`)).text();
+    expect(text).toMatch(/kafka_producer_connected\{producer="idempotent"\} 2/);
+
+    service.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const records = kcatReadAll(topic);
+    const keys = records.map((r) => r.key);
+    expect(new Set(keys).size).toBe(keys.length);
+    const landed = new Set(keys);
+    expect(result.ok.filter((id) => !landed.has(id))).toEqual([]);
+    expect(records).toHaveLength(result.ok.length);
+  }, 90_000);
+});
