@@ -171,6 +171,8 @@ export class SupervisedProducer {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.reconnectTimer);
+    // A connection attempt under way (bounded by its timeout) settles first, so nothing of it outlives close().
+    await this.connecting?.catch(() => undefined);
     const producer = this.producer;
     if (producer) {
       await this.discard(producer);
