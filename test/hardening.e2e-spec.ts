@@ -44,6 +44,10 @@ function rawRequest(
   });
 }
 
+/** A POST of a JSON text, sent as it is. */
+const postJson = (base: string, path: string, body: string): Promise<RawAnswer> =>
+  rawRequest(base, 'POST', path, { 'content-type': 'application/json' }, body);
+
 /** Writes raw bytes on a fresh connection; resolves with what came back and when the server closed it. */
 function rawExchange(
   base: string,
@@ -233,13 +237,7 @@ describe('hardening: every bad request gets a 4xx in the error shape, fast, with
               : where === 'metadata'
                 ? `{"content":"x","metadata":${deep}}`
                 : `[{"content":"x","metadata":${deep}}]`;
-          const answer = await rawRequest(
-            running.url,
-            'POST',
-            path,
-            { 'content-type': 'application/json' },
-            body,
-          );
+          const answer = await postJson(running.url, path, body);
           expect(answer.status).toBe(400);
           expectErrorShape(answer.body, 400);
         },
@@ -269,13 +267,7 @@ describe('hardening: every bad request gets a 4xx in the error shape, fast, with
       );
     }
     for (const { path, body, field } of cases) {
-      const answer = await rawRequest(
-        running.url,
-        'POST',
-        path,
-        { 'content-type': 'application/json' },
-        body,
-      );
+      const answer = await postJson(running.url, path, body);
       expect({ body, status: answer.status }).toEqual({ body, status: 400 });
       expectErrorShape(answer.body, 400);
       expect(answer.body.details).toEqual([{ field, reason: expect.stringMatching(/should not exist/) }]);
@@ -451,13 +443,7 @@ describe('hardening: every request is answered within SEND_TIMEOUT_MS whatever K
       const answers = await Promise.all(
         Array.from({ length: 5 }, async () => {
           const started = Date.now();
-          const answer = await rawRequest(
-            running.url,
-            'POST',
-            '/api/messages',
-            { 'content-type': 'application/json' },
-            '{"content":"x"}',
-          );
+          const answer = await postJson(running.url, '/api/messages', '{"content":"x"}');
           return { ...answer, ms: Date.now() - started };
         }),
       );

@@ -1,7 +1,5 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import * as localKafka from '../scripts/kafka/local-kafka';
-import { startApp, uniqueTopic } from './support/app';
+import { ServiceProcess, spawnService, startApp, uniqueTopic } from './support/app';
 import { kcatReadAll } from './support/kcat';
 import { steadyLoad } from './support/load';
 
@@ -18,42 +16,24 @@ async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<
 }
 
 describe('graceful shutdown: SIGTERM during a steady load', () => {
-  let service: ChildProcess;
+  let service: ServiceProcess;
   const topic = uniqueTopic('sigterm');
 
   afterAll(() => {
-    if (service.exitCode === null) {
-      service.kill('SIGKILL');
+    if (service.child.exitCode === null) {
+      service.child.kill('SIGKILL');
     }
   });
 
   it('finishes every accepted send, refuses the rest, and exits 0 in time', async () => {
-    const port = await localKafka.freePort();
-    service = spawn(
-      process.execPath,
-      ['--max-old-space-size=256', '--max-semi-space-size=4', join(__dirname, '..', 'dist', 'main.js')],
-      {
-        env: {
-          ...process.env,
-          PORT: String(port),
-          KAFKA_TOPIC: topic,
-          NODE_ENV: 'production',
-          LOG_LEVEL: 'warn',
-          SHUTDOWN_TIMEOUT_MS: '10000',
-        },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
-    );
-    const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
-      service.once('exit', (code) => resolve({ code, at: Date.now() })),
-    );
-    const url = `http://127.0.0.1:${port}`;
+    service = await spawnService({ KAFKA_TOPIC: topic, SHUTDOWN_TIMEOUT_MS: '10000' });
+    const { url, exited } = service;
     await until(async () => (await fetch(`${url}/actuator/health/readiness`)).status === 200, 30_000);
 
     const load = steadyLoad(`${url}/api/messages`, { workers: 16, pauseMs: 0, marker: topic });
     await sleep(1500);
     const signalledAt = Date.now();
-    service.kill('SIGTERM');
+    service.child.kill('SIGTERM');
     const exit = await exited;
     const result = await load.stop();
 

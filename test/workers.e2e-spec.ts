@@ -1,7 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
-import * as localKafka from '../scripts/kafka/local-kafka';
-import { uniqueTopic } from './support/app';
+import { ServiceProcess, spawnService, uniqueTopic } from './support/app';
 import { eventually } from './support/eventually';
 import { kcatReadAll } from './support/kcat';
 import { steadyLoad } from './support/load';
@@ -18,31 +15,18 @@ async function sentTotal(url: string): Promise<number> {
 }
 
 describe('WORKERS=2: two processes behind one port', () => {
-  let service: ChildProcess;
+  let service: ServiceProcess;
   const topic = uniqueTopic('workers');
 
   afterAll(() => {
-    if (service.exitCode === null) {
-      service.kill('SIGKILL');
+    if (service.child.exitCode === null) {
+      service.child.kill('SIGKILL');
     }
   });
 
   it('serves from both workers, sums their metrics in every scrape, and stops cleanly on SIGTERM with every 200 on the topic once', async () => {
-    const port = await localKafka.freePort();
-    service = spawn(process.execPath, [join(__dirname, '..', 'dist', 'main.js')], {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        KAFKA_TOPIC: topic,
-        WORKERS: '2',
-        NODE_ENV: 'production',
-        LOG_LEVEL: 'warn',
-        SHUTDOWN_TIMEOUT_MS: '10000',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    const exited = new Promise<number | null>((resolve) => service.once('exit', (code) => resolve(code)));
-    const url = `http://127.0.0.1:${port}`;
+    service = await spawnService({ KAFKA_TOPIC: topic, WORKERS: '2', SHUTDOWN_TIMEOUT_MS: '10000' });
+    const { url, exited } = service;
     // Both workers ready: readiness answers 200 from whichever worker gets the connection.
     await eventually(async () => {
       const states = await Promise.all(
@@ -71,8 +55,8 @@ describe('WORKERS=2: two processes behind one port', () => {
     const text = await (await fetch(`${url}/actuator/prometheus`)).text();
     expect(text).toMatch(/kafka_producer_connected\{producer="idempotent"\} 2/);
 
-    service.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    service.child.kill('SIGTERM');
+    expect((await exited).code).toBe(0);
     const records = kcatReadAll(topic);
     const keys = records.map((r) => r.key);
     expect(new Set(keys).size).toBe(keys.length);

@@ -17,15 +17,9 @@ describe(ProducerService.name, () => {
   let sut: ProducerService;
   let sender: { send: jest.Mock; sendAtomically: jest.Mock };
 
-  beforeEach(async () => {
-    sender = { send: jest.fn(), sendAtomically: jest.fn() };
-    const config = new AppConfig(
-      validateEnvironment({
-        KAFKA_MAX_RECORD_BYTES: '2048',
-        KAFKA_PRODUCER_LINGER_MS: '0',
-        SEND_TIMEOUT_MS: '5000',
-      }),
-    );
+  /** A ProducerService over the fake sender, configured by these variables. */
+  async function producerWith(env: Record<string, string>): Promise<ProducerService> {
+    const config = new AppConfig(validateEnvironment({ KAFKA_PRODUCER_LINGER_MS: '0', ...env }));
     const moduleRef = await Test.createTestingModule({
       providers: [
         ProducerService,
@@ -34,7 +28,12 @@ describe(ProducerService.name, () => {
         { provide: RecordSender, useValue: sender },
       ],
     }).compile();
-    sut = moduleRef.get(ProducerService);
+    return moduleRef.get(ProducerService);
+  }
+
+  beforeEach(async () => {
+    sender = { send: jest.fn(), sendAtomically: jest.fn() };
+    sut = await producerWith({ KAFKA_MAX_RECORD_BYTES: '2048', SEND_TIMEOUT_MS: '5000' });
     jest.useFakeTimers();
   });
   afterEach(() => jest.useRealTimers());
@@ -144,18 +143,7 @@ describe(ProducerService.name, () => {
     sender.send.mockRejectedValue(
       new KafkaSendError(KafkaFailureKind.Retriable, 'down', 'KafkaJSConnectionError'),
     );
-    const config = new AppConfig(
-      validateEnvironment({ KAFKA_PRODUCER_LINGER_MS: '0', SEND_TIMEOUT_MS: '1500' }),
-    );
-    const moduleRef = await Test.createTestingModule({
-      providers: [
-        ProducerService,
-        Metrics,
-        { provide: AppConfig, useValue: config },
-        { provide: RecordSender, useValue: sender },
-      ],
-    }).compile();
-    const short = moduleRef.get(ProducerService);
+    const short = await producerWith({ SEND_TIMEOUT_MS: '1500' });
 
     const result = short.send({ content: 'hi' });
     const assertion = expect(result).rejects.toMatchObject({ code: ErrorCode.KafkaUnavailable });

@@ -1,4 +1,7 @@
+import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import * as localKafka from '../../scripts/kafka/local-kafka';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test, TestingModuleBuilder } from '@nestjs/testing';
 import { Admin, Kafka, logLevel } from 'kafkajs';
@@ -63,4 +66,28 @@ export async function testAdmin(): Promise<Admin> {
   }).admin();
   await admin.connect();
   return admin;
+}
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  url: string;
+  /** Resolves with the exit code and when it came. */
+  exited: Promise<{ code: number | null; at: number }>;
+}
+
+/** The built service (dist/main.js, as `npm start` runs it) as its own process on a free port. */
+export async function spawnService(env: Record<string, string>): Promise<ServiceProcess> {
+  const port = await localKafka.freePort();
+  const child = spawn(
+    process.execPath,
+    ['--max-old-space-size=256', '--max-semi-space-size=4', join(__dirname, '..', '..', 'dist', 'main.js')],
+    {
+      env: { ...process.env, PORT: String(port), NODE_ENV: 'production', LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+    child.once('exit', (code) => resolve({ code, at: Date.now() })),
+  );
+  return { child, url: `http://127.0.0.1:${port}`, exited };
 }
