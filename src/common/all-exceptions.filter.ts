@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { reasonPhrase, sendError, statusOf } from './error-response';
-import { logRequest } from '../observability/logging';
+import { logRequest } from './request-log';
 import { ErrorCode, ServiceError } from './errors';
 
 /** The exception's class, kept on the reply for http_server_requests_seconds{exception}. */

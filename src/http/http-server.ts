@@ -9,7 +9,7 @@ import { writeSocketError } from '../common/error-response';
 import { ErrorCode, ServiceError } from '../common/errors';
 import { ShutdownGate } from '../common/shutdown-gate';
 import { AppConfig } from '../config/app-config';
-import { logRequest } from '../observability/logging';
+import { logRequest } from '../common/request-log';
 import { Metrics } from '../observability/metrics';
 import { ApiKeys } from './api-keys';
 import { JSON_CONTENT_TYPE, parseJsonBody } from './json-body';

@@ -1,4 +1,4 @@
-import { Params, PinoLogger } from 'nestjs-pino';
+import { Params } from 'nestjs-pino';
 import pino, { DestinationStream } from 'pino';
 import { AppConfig } from '../config/app-config';
 
@@ -34,7 +34,7 @@ async function prettyStream(destination: DestinationStream): Promise<Destination
  * nestjs-pino's setup: JSON lines in production, one readable line each in development. Nest's Logger
  * writes through pino. There is no per-request logger (no pino-http middleware: binding a child logger to
  * every request cost ~8% of the CPU under load); the lines about a request (its failure, a slow request,
- * the optional access log written by installHttpLayer) name its request id. Credentials are never logged.
+ * the optional access log written by installHttpLayer) name its request id (common/request-log.ts). Credentials are never logged.
  */
 export async function loggerParams(config: AppConfig, destination: DestinationStream): Promise<Params> {
   const stream =
@@ -43,17 +43,4 @@ export async function loggerParams(config: AppConfig, destination: DestinationSt
     forRoutes: [],
     pinoHttp: [{ level: config.log.level, name: config.app.name }, stream],
   };
-}
-
-/**
- * A line about one request, with its requestId (and any other fields) as JSON fields, at pino's own level
- * (LOG_LEVEL): straight to pino, so Nest's logger level list does not filter it.
- */
-export function logRequest(
-  level: 'debug' | 'info' | 'warn' | 'error',
-  context: string,
-  fields: { requestId: string } & Record<string, unknown>,
-  msg: string,
-): void {
-  PinoLogger.root[level]({ context, ...fields }, msg);
 }
