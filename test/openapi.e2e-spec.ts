@@ -85,16 +85,38 @@ describe('OpenAPI document at /api/docs-json', () => {
     );
     for (const path of SEND_ROUTES) {
       const responses = doc.paths[path]!.post!.responses;
-      expect(Object.keys(responses).sort()).toEqual(['200', '400', '401', '403', '413', '415', '502', '503']);
+      expect(Object.keys(responses).sort()).toEqual([
+        '200',
+        '400',
+        '401',
+        '403',
+        '409',
+        '413',
+        '415',
+        '422',
+        '502',
+        '503',
+      ]);
       const unavailable = responses['503']!.content!['application/json']!;
       expect(unavailable.schema.$ref).toBe('#/components/schemas/ErrorBodyDto');
       expect(Object.keys(unavailable.examples ?? {}).sort()).toEqual([
         'KAFKA_AUTHENTICATION_FAILED',
+        'KAFKA_OUTCOME_UNKNOWN',
         'KAFKA_UNAVAILABLE',
         'OVERLOADED',
         'SHUTTING_DOWN',
         'TOPIC_NOT_FOUND',
       ]);
+    }
+  });
+
+  it('documents the Idempotency-Key header on every send route', () => {
+    for (const path of SEND_ROUTES) {
+      const operation = doc.paths[path]!.post! as { parameters?: { name: string; in: string }[] };
+      const parameters = operation.parameters ?? [];
+      expect(parameters).toEqual(
+        expect.arrayContaining([expect.objectContaining({ name: 'Idempotency-Key', in: 'header' })]),
+      );
     }
   });
 

@@ -1,6 +1,7 @@
 import * as localKafka from '../scripts/kafka/local-kafka';
 import { RunningApp, startApp } from './support/app';
 import { expectErrorShape, post } from './support/http';
+import { kcatReadAll } from './support/kcat';
 
 /**
  * A broker of this file's own, so stopping it does not disturb other tests. The service's retry budget
@@ -50,5 +51,29 @@ describe('broker outage: 503 within the retry budget, recovery without a restart
       after = await post(`${running.url}/api/messages`, { content: 'after the outage' });
     }
     expect(after.status).toBe(200);
+  }, 120_000);
+
+  it('a send refused during an outage frees its Idempotency-Key: the retry after it writes the record once', async () => {
+    const key = { 'Idempotency-Key': '"outage-retry-1"' };
+    await localKafka.stop({ name });
+    const during = await post(`${running.url}/api/messages`, { content: 'keyed' }, key);
+    expect(during.status).toBe(503);
+    expect(during.body.code).toBe('KAFKA_UNAVAILABLE');
+
+    broker = await localKafka.start({ name, keepData: true, quiet: true });
+    let retry = await post(`${running.url}/api/messages`, { content: 'keyed' }, key);
+    const deadline = Date.now() + 45_000;
+    while (retry.status !== 200 && Date.now() < deadline) {
+      expect([503, 409]).toContain(retry.status);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      retry = await post(`${running.url}/api/messages`, { content: 'keyed' }, key);
+    }
+    expect(retry.status).toBe(200);
+    const replay = await post(`${running.url}/api/messages`, { content: 'keyed' }, key);
+    expect(replay.body).toEqual(retry.body);
+    const records = kcatReadAll('demo-topic', 'read_committed', broker.bootstrap).filter(
+      (r) => r.headers['idempotency-key'] === 'outage-retry-1',
+    );
+    expect(records).toHaveLength(1);
   }, 120_000);
 });

@@ -68,6 +68,12 @@ const EXAMPLES: Record<ErrorCode, { message: string; details?: FieldError[] }> =
   },
   [ErrorCode.KafkaNotAuthorized]: { message: 'The service is not authorized to write to demo-topic' },
   [ErrorCode.NotFound]: { message: 'Cannot POST /api/nothing' },
+  [ErrorCode.IdempotencyKeyInUse]: {
+    message: 'A request with this Idempotency-Key is still being processed; retry after it is answered',
+  },
+  [ErrorCode.IdempotencyKeyMismatch]: {
+    message: 'This Idempotency-Key was already used with a different request',
+  },
   [ErrorCode.PayloadTooLarge]: { message: 'Request body exceeds 1048576 bytes' },
   [ErrorCode.RecordTooLarge]: { message: 'The broker rejected the record as too large for demo-topic' },
   [ErrorCode.UnsupportedMediaType]: { message: 'Content-Type must be application/json (got "text/plain")' },
@@ -88,6 +94,8 @@ const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input (field-by-field details) or malformed JSON',
   401: 'API keys are configured and none (or a wrong one) was presented',
   403: "The service's Kafka principal lacks the ACL to write to the topic",
+  409: 'A request with the same Idempotency-Key is still in flight (Retry-After: 1)',
+  422: 'The Idempotency-Key was already used with a different body or query',
   413: 'The body exceeds HTTP_BODY_LIMIT_BYTES, or the record exceeds KAFKA_MAX_RECORD_BYTES',
   415: 'The body is not application/json',
   502: 'Kafka refused the message for good; it was not sent',

@@ -24,8 +24,10 @@ const REASONS: Record<number, string> = {
   404: 'Not Found',
   405: 'Method Not Allowed',
   408: 'Request Timeout',
+  409: 'Conflict',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
   429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
@@ -52,6 +54,10 @@ export function statusOf(code: ErrorCode): number {
       return 404;
     case ErrorCode.RequestTimeout:
       return 408;
+    case ErrorCode.IdempotencyKeyInUse:
+      return 409;
+    case ErrorCode.IdempotencyKeyMismatch:
+      return 422;
     case ErrorCode.PayloadTooLarge:
     case ErrorCode.RecordTooLarge:
       return 413;

@@ -12,6 +12,10 @@ export enum ErrorCode {
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
   Unauthenticated = 'UNAUTHENTICATED',
   NotFound = 'NOT_FOUND',
+  /** A request with this Idempotency-Key is still being processed. */
+  IdempotencyKeyInUse = 'IDEMPOTENCY_KEY_IN_USE',
+  /** This Idempotency-Key was used with a different request. */
+  IdempotencyKeyMismatch = 'IDEMPOTENCY_KEY_MISMATCH',
   Overloaded = 'OVERLOADED',
   /** The message was certainly not written: retrying cannot duplicate it. */
   KafkaUnavailable = 'KAFKA_UNAVAILABLE',

@@ -66,6 +66,7 @@ export class AppConfig {
     maxAttempts: number;
     retryBackoffMs: number;
   };
+  readonly idempotency: { enabled: boolean; ttlMs: number; maxKeys: number; maxBytes: number };
   readonly security: { apiKeys: string[]; actuatorRequiresApiKey: boolean };
   readonly shutdown: { timeoutMs: number };
 
@@ -155,6 +156,12 @@ export class AppConfig {
       actuatorRequiresApiKey: env.ACTUATOR_REQUIRE_API_KEY,
     };
     this.shutdown = { timeoutMs: env.SHUTDOWN_TIMEOUT_MS };
+    this.idempotency = {
+      enabled: env.IDEMPOTENCY_ENABLED,
+      ttlMs: env.IDEMPOTENCY_KEY_TTL_MS,
+      maxKeys: env.IDEMPOTENCY_MAX_KEYS,
+      maxBytes: env.IDEMPOTENCY_MAX_BYTES,
+    };
   }
 }
 

@@ -237,6 +237,29 @@ export class Environment {
   @Max(64)
   WORKERS = 1;
 
+  /** Idempotency-Key on the produce endpoints (IETF draft-ietf-httpapi-idempotency-key-header). */
+  @Transform(bool)
+  @IsBoolean()
+  IDEMPOTENCY_ENABLED = true;
+
+  /** How long an answered Idempotency-Key is remembered (and replayed). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  IDEMPOTENCY_KEY_TTL_MS = 86400000;
+
+  /** Most keys remembered at once; the least recently used answered ones go first. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  IDEMPOTENCY_MAX_KEYS = 100000;
+
+  /** Most bytes of stored answers at once; the least recently used go first. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  IDEMPOTENCY_MAX_BYTES = 67108864;
+
   /** Longest a send waits for the broker's acknowledgement, retries included; then 503 (KAFKA_UNAVAILABLE or KAFKA_OUTCOME_UNKNOWN). */
   @Type(() => Number)
   @IsInt()

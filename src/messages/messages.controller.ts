@@ -1,5 +1,13 @@
-import { Body, Controller, HttpCode, Post, Query, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, HttpCode, Post, Query, Req, UseInterceptors } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { Histogram } from 'prom-client';
 import { ApiErrorResponses } from '../common/error-body.dto';
@@ -7,9 +15,10 @@ import { ErrorCode } from '../common/errors';
 import { Metrics } from '../observability/metrics';
 import { MessageDto } from './dto/message.dto';
 import { SendOptionsQuery, SimpleMessageQuery } from './dto/send-options.query';
-import { BatchResultDto, SendResultDto } from './dto/send-result.dto';
+import { BatchResultDto, DeliveryDto, SendResultDto } from './dto/send-result.dto';
+import { IdempotencyInterceptor, idempotentSendOf } from './idempotency';
 import { MessageBatchPipe } from './message-batch.pipe';
-import { ProducerService } from './producer.service';
+import { ProducerService, SendOptions } from './producer.service';
 
 /** Every failure a send can answer with (the batch adds nothing: it fails as a whole). */
 const SEND_ERRORS = [
@@ -25,20 +34,53 @@ const SEND_ERRORS = [
   ErrorCode.KafkaAuthenticationFailed,
   ErrorCode.TopicNotFound,
   ErrorCode.Overloaded,
+  ErrorCode.KafkaOutcomeUnknown,
+  ErrorCode.IdempotencyKeyInUse,
+  ErrorCode.IdempotencyKeyMismatch,
   ErrorCode.ShuttingDown,
 ];
+
+const single = ([delivery]: DeliveryDto[]): SendResultDto => ({ status: 'success', ...delivery! });
+const batch = (results: DeliveryDto[]): BatchResultDto => ({
+  status: 'success',
+  count: results.length,
+  results,
+});
 
 /** The seed's KafkaProducerController: publish to the messages topic over HTTP. */
 @ApiTags('messages')
 @ApiBearerAuth('bearer')
 @ApiSecurity('x-api-key')
 @ApiErrorResponses(...SEND_ERRORS)
+@ApiHeader({
+  name: 'Idempotency-Key',
+  required: false,
+  description:
+    'Makes retries safe (draft-ietf-httpapi-idempotency-key-header): a repeat with the same key and request gets the stored answer (header Idempotent-Replayed: true) without producing again; 409 while the first is in flight; 422 for the same key with another request. Keys are remembered IDEMPOTENCY_KEY_TTL_MS (24 h) by the instance that saw them.',
+  example: '"8e03978e-40d5-43e8-bc93-6894a57f9324"',
+})
+@UseInterceptors(IdempotencyInterceptor)
 @Controller('api/messages')
 export class MessagesController {
   constructor(
     private readonly producer: ProducerService,
     private readonly metrics: Metrics,
   ) {}
+
+  /** Record key, request id and, with an Idempotency-Key, the key on the records and its late settlement. */
+  private options<T>(
+    req: FastifyRequest,
+    key: string | undefined,
+    answer: (deliveries: DeliveryDto[]) => T,
+  ): SendOptions {
+    const keyed = idempotentSendOf(req);
+    return {
+      key,
+      requestId: req.id,
+      idempotencyKey: keyed?.key,
+      onSettled: keyed && ((deliveries) => keyed.settle(deliveries && answer(deliveries))),
+    };
+  }
 
   /** The seed's @Timed: every call is observed, success or not. */
   private async timed<T>(histogram: Histogram, fn: () => Promise<T>): Promise<T> {
@@ -63,10 +105,9 @@ export class MessagesController {
     @Query() query: SendOptionsQuery,
     @Req() req: FastifyRequest,
   ): Promise<SendResultDto> {
-    return this.timed(this.metrics.apiSend, async () => ({
-      status: 'success' as const,
-      ...(await this.producer.send(message, { key: query.key, requestId: req.id })),
-    }));
+    return this.timed(this.metrics.apiSend, async () =>
+      single([await this.producer.send(message, this.options(req, query.key, single))]),
+    );
   }
 
   @ApiOperation({
@@ -77,13 +118,14 @@ export class MessagesController {
   @Post('simple')
   @HttpCode(200)
   sendSimple(@Query() query: SimpleMessageQuery, @Req() req: FastifyRequest): Promise<SendResultDto> {
-    return this.timed(this.metrics.apiSendSimple, async () => ({
-      status: 'success' as const,
-      ...(await this.producer.send(
-        { content: query.content, type: query.type ?? 'INFO' },
-        { key: query.key, requestId: req.id },
-      )),
-    }));
+    return this.timed(this.metrics.apiSendSimple, async () =>
+      single([
+        await this.producer.send(
+          { content: query.content, type: query.type ?? 'INFO' },
+          this.options(req, query.key, single),
+        ),
+      ]),
+    );
   }
 
   @ApiOperation({
@@ -100,12 +142,8 @@ export class MessagesController {
     @Query() query: SendOptionsQuery,
     @Req() req: FastifyRequest,
   ): Promise<BatchResultDto> {
-    return this.timed(this.metrics.apiSendBatch, async () => {
-      const results = await this.producer.sendBatch(messages, {
-        key: query.key,
-        requestId: req.id,
-      });
-      return { status: 'success' as const, count: results.length, results };
-    });
+    return this.timed(this.metrics.apiSendBatch, async () =>
+      batch(await this.producer.sendBatch(messages, this.options(req, query.key, batch))),
+    );
   }
 }

@@ -19,6 +19,13 @@ export interface SendOptions {
   /** Record key; the message id when absent. */
   key?: string;
   requestId?: string;
+  /** The request's Idempotency-Key, written on every record as the `idempotency-key` header. */
+  idempotencyKey?: string;
+  /**
+   * Called once Kafka settled the send, even after the caller was answered at the deadline: with the
+   * deliveries when the broker acknowledged, undefined when nothing was written.
+   */
+  onSettled?: (deliveries: DeliveryDto[] | undefined) => void;
 }
 
 /**
@@ -76,7 +83,7 @@ export class ProducerService implements BeforeApplicationShutdown {
     const message = completeMessage(dto);
     const ticket = new SendTicket();
     const record = this.toRecord(message, options, ticket);
-    const [delivery] = await this.tracked([message], ticket, (deadline) =>
+    const [delivery] = await this.tracked([message], ticket, options, (deadline) =>
       this.withRetry(ticket, deadline, () => this.accumulator.add(this.topic, record)).then((ack) => [ack]),
     );
     return delivery!;
@@ -88,7 +95,7 @@ export class ProducerService implements BeforeApplicationShutdown {
     const messages = dtos.map((dto) => completeMessage(dto, now));
     const ticket = new SendTicket();
     const records = messages.map((message) => this.toRecord(message, options, ticket));
-    return this.tracked(messages, ticket, (deadline) =>
+    return this.tracked(messages, ticket, options, (deadline) =>
       this.withRetry(ticket, deadline, () => this.sender.sendAtomically(this.topic, records)),
     );
   }
@@ -110,6 +117,9 @@ export class ProducerService implements BeforeApplicationShutdown {
     };
     if (options.requestId) {
       headers['x-request-id'] = options.requestId;
+    }
+    if (options.idempotencyKey) {
+      headers['idempotency-key'] = options.idempotencyKey;
     }
     const record: OutgoingRecord = { key, value, headers, timestamp: Date.now(), ticket };
     const size = estimatedRecordBytes(record);
@@ -159,6 +169,7 @@ export class ProducerService implements BeforeApplicationShutdown {
   private tracked(
     messages: Message[],
     ticket: SendTicket,
+    options: SendOptions,
     send: (deadline: number) => Promise<RecordAck[]>,
   ): Promise<DeliveryDto[]> {
     if (this.inFlight + messages.length > this.config.http.maxInFlightSends) {
@@ -195,6 +206,14 @@ export class ProducerService implements BeforeApplicationShutdown {
       send(Date.now() + this.config.http.sendTimeoutMs).then(
         (acks) => {
           settled();
+          const deliveries = acks.map((ack, i) => ({
+            messageId: messages[i]!.id,
+            topic: ack.topic,
+            partition: ack.partition,
+            offset: Number(ack.offset),
+            timestamp: new Date(ack.timestamp).toISOString(),
+          }));
+          options.onSettled?.(deliveries);
           if (!deadline.settle()) {
             return;
           }
@@ -202,18 +221,11 @@ export class ProducerService implements BeforeApplicationShutdown {
           for (const message of messages) {
             this.metrics.messagesSent.inc({ topic: this.topic, type: message.type });
           }
-          resolve(
-            acks.map((ack, i) => ({
-              messageId: messages[i]!.id,
-              topic: ack.topic,
-              partition: ack.partition,
-              offset: Number(ack.offset),
-              timestamp: new Date(ack.timestamp).toISOString(),
-            })),
-          );
+          resolve(deliveries);
         },
         (error: unknown) => {
           settled();
+          options.onSettled?.(undefined);
           if (deadline.settle()) {
             fail(error);
           }

@@ -87,6 +87,15 @@ export class Metrics {
     "Requests refused by Node's HTTP parser before routing (bad framing, oversized headers, timeouts)",
     ['status', 'code'] as const,
   );
+  readonly idempotencyRequests = counter(
+    'http_idempotency_requests_total',
+    'Requests with an Idempotency-Key, by what happened: new (miss), replayed (hit), in_flight (409), mismatch (422)',
+    ['outcome'] as const,
+  );
+  readonly idempotencyKeys = gauge(
+    'http_idempotency_keys',
+    'Idempotency-Keys remembered (answered or in flight)',
+  );
   readonly sendRetries = counter(
     'kafka_producer_send_retries_total',
     'Send attempts retried after a retriable failure',
