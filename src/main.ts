@@ -11,6 +11,7 @@ import { AppConfig } from './config/app-config';
 import { loadConfig } from './config/config.module';
 import { createHttpAdapter } from './http/http-server';
 import { serveWorkerMetrics } from './observability/cluster-metrics';
+import { startTracing, stopTracing } from './observability/tracing';
 
 /**
  * Graceful shutdown: stop accepting connections, let every in-flight request finish (each waits for its
@@ -38,6 +39,7 @@ function handleSignals(app: INestApplication, timeoutMs: number): void {
     await closed;
     clearInterval(sweeper);
     await app.close();
+    await stopTracing();
     logger.log('stopped cleanly');
     process.exit(0);
   };
@@ -47,6 +49,9 @@ function handleSignals(app: INestApplication, timeoutMs: number): void {
 }
 
 async function bootstrap(config: AppConfig): Promise<void> {
+  if (startTracing(config.app.name)) {
+    Logger.log(`OpenTelemetry tracing on: spans exported over OTLP/HTTP`, 'Bootstrap');
+  }
   const app = configureApp(
     await NestFactory.create<NestFastifyApplication>(AppModule, createHttpAdapter(config), APP_OPTIONS),
   );

@@ -58,7 +58,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const status = statusOf(error.code);
       const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
       const line = `${req.method} ${path} -> ${status} ${error.code} ${error.message}${cause} [request ${requestId}]`;
-      logRequest(status >= 500 ? 'error' : 'debug', 'Errors', { requestId }, line);
+      logRequest(status >= 500 ? 'error' : 'debug', 'Errors', req, line);
       if (error.code === ErrorCode.Unauthenticated) {
         headers['www-authenticate'] = 'Bearer realm="kafka-producer-service"';
       }
@@ -88,12 +88,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
       );
       return;
     }
-    logRequest(
-      'error',
-      'Errors',
-      { requestId, stack: exception instanceof Error ? exception.stack : String(exception) },
-      `${req.method} ${path} -> 500 [request ${requestId}]`,
-    );
+    logRequest('error', 'Errors', req, `${req.method} ${path} -> 500 [request ${requestId}]`, {
+      stack: exception instanceof Error ? exception.stack : String(exception),
+    });
     sendError(
       reply,
       500,

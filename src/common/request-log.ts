@@ -1,14 +1,24 @@
+import { Context, trace } from '@opentelemetry/api';
 import { PinoLogger } from 'nestjs-pino';
 
+/** The trace context of a request (its HTTP server span), kept on the request by installHttpLayer. */
+export const TRACE_CONTEXT = Symbol('traceContext');
+export type Traced = { id: string; [TRACE_CONTEXT]?: Context };
+
 /**
- * A line about one request, with its requestId (and any other fields) as JSON fields, at pino's own level
- * (LOG_LEVEL): straight to pino, so Nest's logger level list does not filter it.
+ * A line about one request at pino's own level (LOG_LEVEL): straight to pino, so Nest's logger level list
+ * does not filter it. Its requestId, and trace_id/span_id when the request is traced, are JSON fields.
  */
 export function logRequest(
   level: 'debug' | 'info' | 'warn' | 'error',
   context: string,
-  fields: { requestId: string } & Record<string, unknown>,
+  request: Traced,
   msg: string,
+  fields: Record<string, unknown> = {},
 ): void {
-  PinoLogger.root[level]({ context, ...fields }, msg);
+  const ctx = request[TRACE_CONTEXT];
+  const span = ctx && trace.getSpanContext(ctx);
+  const traced =
+    span && trace.isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {};
+  PinoLogger.root[level]({ context, requestId: request.id, ...traced, ...fields }, msg);
 }

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { endSpan, extractContext, SpanKind, startSpan } from '../observability/tracing';
 import { DeadLetterPublisher } from './dead-letter.publisher';
 import { FeedbackFailureKind, FeedbackRejectedError } from './feedback-errors';
 import { describeRecord, FeedbackRecord } from './feedback-record';
@@ -28,8 +29,31 @@ export class FeedbackRecordProcessor {
     private readonly config: AppConfig,
   ) {}
 
-  /** `stillOwned` keeps the group membership alive between attempts (kafkajs' heartbeat). */
+  /**
+   * `stillOwned` keeps the group membership alive between attempts (kafkajs' heartbeat). The record's
+   * handling is a consumer span that continues the trace of its `traceparent` header, if it has one.
+   */
   async process(record: FeedbackRecord, stillOwned: () => Promise<void>): Promise<ProcessOutcome> {
+    const { span } = startSpan(`process ${record.topic}`, SpanKind.CONSUMER, extractContext(record.headers), {
+      'messaging.system': 'kafka',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': record.topic,
+      'messaging.destination.partition.id': String(record.partition),
+      'messaging.kafka.offset': Number(record.offset),
+      'messaging.consumer.group.name': this.config.feedback.groupId,
+    });
+    try {
+      const outcome = await this.attempts(record, stillOwned);
+      span.setAttribute('feedback.outcome', outcome.outcome);
+      endSpan(span, outcome.outcome === 'dead-lettered' ? outcome.error : undefined);
+      return outcome;
+    } catch (error) {
+      endSpan(span, error);
+      throw error;
+    }
+  }
+
+  private async attempts(record: FeedbackRecord, stillOwned: () => Promise<void>): Promise<ProcessOutcome> {
     const { maxAttempts, retryBackoffMs } = this.config.feedback;
     for (let attempt = 1; ; attempt += 1) {
       try {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { INestApplication } from '@nestjs/common';
+import type { Context, Span } from '@opentelemetry/api';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { EXCEPTION_CLASS, WithExceptionClass } from '../common/all-exceptions.filter';
@@ -9,12 +10,21 @@ import { writeSocketError } from '../common/error-response';
 import { ErrorCode, ServiceError } from '../common/errors';
 import { ShutdownGate } from '../common/shutdown-gate';
 import { AppConfig } from '../config/app-config';
-import { logRequest } from '../common/request-log';
+import { logRequest, TRACE_CONTEXT, Traced } from '../common/request-log';
 import { Metrics } from '../observability/metrics';
+import { endSpan, extractContext, SpanKind, startSpan } from '../observability/tracing';
 import { ApiKeys } from './api-keys';
 import { JSON_CONTENT_TYPE, parseJsonBody } from './json-body';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
+
+const SERVER_SPAN = Symbol('serverSpan');
+type TracedSpan = FastifyRequest & { [SERVER_SPAN]?: Span };
+
+/** The trace context of a request to the API (its server span's), for the spans and records it causes. */
+export function traceContextOf(request: FastifyRequest): Context | undefined {
+  return (request as Traced)[TRACE_CONTEXT];
+}
 
 /** A route as the router knows it: its registered template (`/actuator/metrics/:name`) and method. */
 export interface KnownRoute {
@@ -172,6 +182,21 @@ export function installHttpLayer(app: INestApplication): void {
     (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
       void reply.header(REQUEST_ID_HEADER, request.id);
       const template = request.routeOptions.url;
+      // The API's requests get an HTTP server span, continuing the caller's traceparent when it sent one.
+      if (template?.startsWith('/api/messages')) {
+        const traced = startSpan(
+          `${request.method} ${template}`,
+          SpanKind.SERVER,
+          extractContext(request.headers),
+          {
+            'http.request.method': request.method,
+            'http.route': template,
+            'url.path': pathOf(request.url),
+          },
+        );
+        (request as Traced)[TRACE_CONTEXT] = traced.context;
+        (request as TracedSpan)[SERVER_SPAN] = traced.span;
+      }
       if (gate.isClosed) {
         void reply.header('connection', 'close');
         if (template?.startsWith('/api/')) {
@@ -239,15 +264,20 @@ export function installHttpLayer(app: INestApplication): void {
       },
       seconds,
     );
+    const span = (request as TracedSpan)[SERVER_SPAN];
+    if (span) {
+      span.setAttribute('http.response.status_code', status);
+      endSpan(span, status >= 500 ? new Error(`HTTP ${status}`) : undefined);
+    }
     const ms = Math.round(reply.elapsedTime);
     const slow = slowMs > 0 && ms >= slowMs;
     if (config.log.access || slow) {
       const msg = `${request.method} ${pathOf(request.url)} -> ${status} in ${ms} ms`;
-      const fields = { requestId: request.id, req: { method: request.method, url: request.url } };
+      const fields = { req: { method: request.method, url: request.url } };
       if (slow) {
-        logRequest('warn', 'Http', fields, `slow request: ${msg}`);
+        logRequest('warn', 'Http', request, `slow request: ${msg}`, fields);
       } else if (!template?.startsWith('/actuator')) {
-        logRequest('info', 'Http', fields, msg);
+        logRequest('info', 'Http', request, msg, fields);
       }
     }
     done();

@@ -17,6 +17,7 @@ import { MessageDto } from './dto/message.dto';
 import { SendOptionsQuery, SimpleMessageQuery } from './dto/send-options.query';
 import { BatchResultDto, DeliveryDto, SendResultDto } from './dto/send-result.dto';
 import { IdempotencyInterceptor, idempotentSendOf } from './idempotency';
+import { traceContextOf } from '../http/http-server';
 import { MessageBatchPipe } from './message-batch.pipe';
 import { ProducerService, SendOptions } from './producer.service';
 
@@ -77,6 +78,7 @@ export class MessagesController {
     return {
       key,
       requestId: req.id,
+      traceContext: traceContextOf(req),
       idempotencyKey: keyed?.key,
       onSettled: keyed && ((deliveries) => keyed.settle(deliveries && answer(deliveries))),
     };

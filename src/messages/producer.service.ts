@@ -14,11 +14,15 @@ import { DeliveryDto } from './dto/send-result.dto';
 import { completeMessage, Message, serializeMessage } from './message';
 import { RecordAccumulator } from './record-accumulator';
 import { DeadlineQueue, retryWithBackoff } from './retry';
+import { Attributes, Context, ROOT_CONTEXT, Span } from '@opentelemetry/api';
+import { endSpan, SpanKind, startSpan, traceHeaders } from '../observability/tracing';
 
 export interface SendOptions {
   /** Record key; the message id when absent. */
   key?: string;
   requestId?: string;
+  /** The trace the send belongs to (the HTTP request's); its publish span is a child of it. */
+  traceContext?: Context;
   /** The request's Idempotency-Key, written on every record as the `idempotency-key` header. */
   idempotencyKey?: string;
   /**
@@ -82,8 +86,9 @@ export class ProducerService implements BeforeApplicationShutdown {
   async send(dto: MessageDto, options: SendOptions = {}): Promise<DeliveryDto> {
     const message = completeMessage(dto);
     const ticket = new SendTicket();
-    const record = this.toRecord(message, options, ticket);
-    const [delivery] = await this.tracked([message], ticket, options, (deadline) =>
+    const publish = this.publishSpan([message], options);
+    const record = this.toRecord(message, options, ticket, publish.headers);
+    const [delivery] = await this.tracked([message], ticket, options, publish.span, (deadline) =>
       this.withRetry(ticket, deadline, () => this.accumulator.add(this.topic, record)).then((ack) => [ack]),
     );
     return delivery!;
@@ -94,8 +99,9 @@ export class ProducerService implements BeforeApplicationShutdown {
     const now = new Date();
     const messages = dtos.map((dto) => completeMessage(dto, now));
     const ticket = new SendTicket();
-    const records = messages.map((message) => this.toRecord(message, options, ticket));
-    return this.tracked(messages, ticket, options, (deadline) =>
+    const publish = this.publishSpan(messages, options);
+    const records = messages.map((message) => this.toRecord(message, options, ticket, publish.headers));
+    return this.tracked(messages, ticket, options, publish.span, (deadline) =>
       this.withRetry(ticket, deadline, () => this.sender.sendAtomically(this.topic, records)),
     );
   }
@@ -108,12 +114,46 @@ export class ProducerService implements BeforeApplicationShutdown {
     return this.accumulator.drain();
   }
 
-  private toRecord(message: Message, options: SendOptions, ticket: SendTicket): OutgoingRecord {
+  /**
+   * The producer span of a send (OpenTelemetry messaging conventions), a child of the request's trace, and
+   * the W3C headers (`traceparent`, `tracestate`) that carry it on every record.
+   */
+  private publishSpan(
+    messages: Message[],
+    options: SendOptions,
+  ): { span: Span; headers: Record<string, string> } {
+    const attributes: Attributes = {
+      'messaging.system': 'kafka',
+      'messaging.operation.type': 'send',
+      'messaging.operation.name': 'send',
+      'messaging.destination.name': this.topic,
+    };
+    if (messages.length === 1) {
+      attributes['messaging.message.id'] = messages[0]!.id;
+    } else {
+      attributes['messaging.batch.message_count'] = messages.length;
+    }
+    const { span, context } = startSpan(
+      `send ${this.topic}`,
+      SpanKind.PRODUCER,
+      options.traceContext ?? ROOT_CONTEXT,
+      attributes,
+    );
+    return { span, headers: traceHeaders(context) };
+  }
+
+  private toRecord(
+    message: Message,
+    options: SendOptions,
+    ticket: SendTicket,
+    traceContextHeaders: Record<string, string>,
+  ): OutgoingRecord {
     const value = serializeMessage(message);
     const key = options.key ?? message.id;
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'message-type': message.type,
+      ...traceContextHeaders,
     };
     if (options.requestId) {
       headers['x-request-id'] = options.requestId;
@@ -170,6 +210,7 @@ export class ProducerService implements BeforeApplicationShutdown {
     messages: Message[],
     ticket: SendTicket,
     options: SendOptions,
+    span: Span,
     send: (deadline: number) => Promise<RecordAck[]>,
   ): Promise<DeliveryDto[]> {
     if (this.inFlight + messages.length > this.config.http.maxInFlightSends) {
@@ -214,6 +255,11 @@ export class ProducerService implements BeforeApplicationShutdown {
             timestamp: new Date(ack.timestamp).toISOString(),
           }));
           options.onSettled?.(deliveries);
+          if (deliveries.length === 1) {
+            span.setAttribute('messaging.destination.partition.id', String(deliveries[0]!.partition));
+            span.setAttribute('messaging.kafka.offset', deliveries[0]!.offset);
+          }
+          endSpan(span);
           if (!deadline.settle()) {
             return;
           }
@@ -226,6 +272,7 @@ export class ProducerService implements BeforeApplicationShutdown {
         (error: unknown) => {
           settled();
           options.onSettled?.(undefined);
+          endSpan(span, error);
           if (deadline.settle()) {
             fail(error);
           }

@@ -19,7 +19,19 @@ interface Message {
 }
 
 const waiting = new Map<string, (metrics: WorkerMetrics[]) => void>();
-let listening = false;
+
+// A worker answers the primary's collection requests from start-up, whether or not it ever serves a scrape.
+if (cluster.isWorker) {
+  process.on('message', (message: Message) => {
+    if (message?.type === COLLECT) {
+      void register
+        .getMetricsAsJSON()
+        .then((own) => process.send?.({ type: COLLECTED, id: message.id, own }));
+    } else if (message?.type === ANSWER) {
+      waiting.get(message.id)?.(message.metrics ?? []);
+    }
+  });
+}
 
 /**
  * The registry /actuator/prometheus and /actuator/metrics read: in a single process the global one; in a
@@ -29,18 +41,6 @@ let listening = false;
 export async function metricsRegistry(): Promise<Registry> {
   if (!cluster.isWorker || !process.send) {
     return register;
-  }
-  if (!listening) {
-    listening = true;
-    process.on('message', (message: Message) => {
-      if (message?.type === COLLECT) {
-        void register
-          .getMetricsAsJSON()
-          .then((own) => process.send?.({ type: COLLECTED, id: message.id, own }));
-      } else if (message?.type === ANSWER) {
-        waiting.get(message.id)?.(message.metrics ?? []);
-      }
-    });
   }
   const id = randomUUID();
   const all = await new Promise<WorkerMetrics[]>((resolve, reject) => {

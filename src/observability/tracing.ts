@@ -1,0 +1,94 @@
+import {
+  Attributes,
+  Context,
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+
+/*
+ * W3C trace context and OpenTelemetry spans. The propagator is always on: an incoming `traceparent` /
+ * `tracestate` goes on to the records even when nothing is exported. The SDK (spans, sampling, OTLP/HTTP
+ * export) starts only when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, and
+ * reads the standard OTEL_* variables itself (OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER[_ARG],
+ * OTEL_EXPORTER_OTLP_HEADERS, …). Without it the tracer is OpenTelemetry's no-op: nearly free.
+ */
+
+propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+
+let provider: NodeTracerProvider | undefined;
+
+/** Starts the SDK if an OTLP endpoint is configured (once per process); returns whether it did. */
+export function startTracing(defaultServiceName: string): boolean {
+  if (
+    provider ||
+    !(process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+  ) {
+    return provider !== undefined;
+  }
+  provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': process.env.OTEL_SERVICE_NAME ?? defaultServiceName }),
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter(), { scheduledDelayMillis: 1000 })],
+  });
+  provider.register({ propagator: new W3CTraceContextPropagator() });
+  return true;
+}
+
+/** Flushes and stops the SDK (graceful shutdown). */
+export async function stopTracing(): Promise<void> {
+  await provider?.shutdown();
+  provider = undefined;
+}
+
+const tracer = (): ReturnType<typeof trace.getTracer> => trace.getTracer('kafka-producer-service');
+
+/** The trace context a carrier (HTTP headers, record headers) brings, or the root one. */
+export function extractContext(carrier: Record<string, unknown>): Context {
+  return propagation.extract(ROOT_CONTEXT, carrier);
+}
+
+/** Starts a span under `parent`; returns it with the context it is active in. */
+export function startSpan(
+  name: string,
+  kind: SpanKind,
+  parent: Context,
+  attributes: Attributes = {},
+): { span: Span; context: Context } {
+  const span = tracer().startSpan(name, { kind, attributes }, parent);
+  return { span, context: trace.setSpan(parent, span) };
+}
+
+/** `traceparent` (and `tracestate`) of a context, as headers to write on a record. */
+export function traceHeaders(ctx: Context): Record<string, string> {
+  const carrier: Record<string, string> = {};
+  propagation.inject(ctx, carrier);
+  return carrier;
+}
+
+/** Ends a span, as an error when `error` is given. */
+export function endSpan(span: Span, error?: unknown): void {
+  if (error !== undefined) {
+    const exception = error instanceof Error ? error : new Error('send failed');
+    span.recordException(exception);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: exception.message });
+  }
+  span.end();
+}
+
+/** trace_id and span_id for a log line, when the context has a valid span. */
+export function traceFields(ctx: Context | undefined): { trace_id?: string; span_id?: string } {
+  const spanContext = ctx && trace.getSpanContext(ctx);
+  return spanContext && trace.isSpanContextValid(spanContext)
+    ? { trace_id: spanContext.traceId, span_id: spanContext.spanId }
+    : {};
+}
+
+export { context, SpanKind };
