@@ -12,7 +12,7 @@ import { ShutdownGate } from '../common/shutdown-gate';
 import { AppConfig } from '../config/app-config';
 import { logRequest, TRACE_CONTEXT, Traced } from '../common/request-log';
 import { Metrics } from '../observability/metrics';
-import { endSpan, extractContext, SpanKind, startSpan } from '../observability/tracing';
+import { endSpan, extractContext, SpanKind, startSpan, tracingOn } from '../observability/tracing';
 import { ApiKeys } from './api-keys';
 import { JSON_CONTENT_TYPE, parseJsonBody } from './json-body';
 
@@ -183,7 +183,11 @@ export function installHttpLayer(app: INestApplication): void {
       void reply.header(REQUEST_ID_HEADER, request.id);
       const template = request.routeOptions.url;
       // The API's requests get an HTTP server span, continuing the caller's traceparent when it sent one.
-      if (template?.startsWith('/api/messages')) {
+      // With the SDK off, only a request that brings a traceparent is touched (to pass it on).
+      if (
+        template?.startsWith('/api/messages') &&
+        (tracingOn() || request.headers.traceparent !== undefined)
+      ) {
         const traced = startSpan(
           `${request.method} ${template}`,
           SpanKind.SERVER,

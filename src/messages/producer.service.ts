@@ -15,7 +15,10 @@ import { completeMessage, Message, serializeMessage } from './message';
 import { RecordAccumulator } from './record-accumulator';
 import { DeadlineQueue, retryWithBackoff } from './retry';
 import { Attributes, Context, ROOT_CONTEXT, Span } from '@opentelemetry/api';
-import { endSpan, SpanKind, startSpan, traceHeaders } from '../observability/tracing';
+import { endSpan, NO_SPAN, SpanKind, startSpan, traceHeaders, tracingOn } from '../observability/tracing';
+
+/** Outside any trace with the SDK off: no span, no headers. */
+const NO_TRACE = { span: NO_SPAN, headers: {} };
 
 export interface SendOptions {
   /** Record key; the message id when absent. */
@@ -122,6 +125,9 @@ export class ProducerService implements BeforeApplicationShutdown {
     messages: Message[],
     options: SendOptions,
   ): { span: Span; headers: Record<string, string> } {
+    if (!options.traceContext && !tracingOn()) {
+      return NO_TRACE;
+    }
     const attributes: Attributes = {
       'messaging.system': 'kafka',
       'messaging.operation.type': 'send',

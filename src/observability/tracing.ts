@@ -2,6 +2,7 @@ import {
   Attributes,
   Context,
   context,
+  INVALID_SPAN_CONTEXT,
   propagation,
   ROOT_CONTEXT,
   Span,
@@ -41,6 +42,14 @@ export function startTracing(defaultServiceName: string): boolean {
   provider.register({ propagator: new W3CTraceContextPropagator() });
   return true;
 }
+
+/** Whether spans are recorded and exported (the SDK started). */
+export function tracingOn(): boolean {
+  return provider !== undefined;
+}
+
+/** A span that records nothing, for sends outside any trace while the SDK is off. */
+export const NO_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
 /** Flushes and stops the SDK (graceful shutdown). */
 export async function stopTracing(): Promise<void> {
