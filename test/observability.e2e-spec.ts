@@ -253,4 +253,22 @@ describe('Request ids in logs (real broker)', () => {
       expect.objectContaining({ requestId: id, req: { method: 'POST', url: expect.any(String) } }),
     );
   });
+
+  it("puts the caller's trace_id and span_id next to the request id", async () => {
+    lines.length = 0;
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    await post(
+      `${running.url}/api/messages`,
+      { content: 'traced log' },
+      { 'X-Request-Id': 'log-trace-1', traceparent },
+    );
+
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        requestId: 'log-trace-1',
+        trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
+        span_id: expect.stringMatching(/^[0-9a-f]{16}$/),
+      }),
+    );
+  });
 });

@@ -157,9 +157,10 @@ function clientErrorOf(code: string | undefined): { status: number; code: ErrorC
  * to requests Node's parser refuses. Refusals throw: Fastify hands them to Nest's exception handler, so
  * AllExceptionsFilter writes every error response.
  *
- * onRequest (after routing, before the body is read): X-Request-Id, the shutdown gate, the query
- * parameter cap, the API key. Body: JSON only, bounded, parsed and shape-checked (json-body.ts).
- * onResponse: http_server_requests_seconds, and the access, slow-request and failure log lines.
+ * onRequest (after routing, before the body is read): X-Request-Id, the server span (produce API), the
+ * shutdown gate, the query parameter cap, the API key. Body: JSON only, bounded, parsed and shape-checked
+ * (json-body.ts). onResponse: http_server_requests_seconds, the span's end, and the access and
+ * slow-request log lines.
  */
 export function installHttpLayer(app: INestApplication): void {
   const fastify = (app as NestFastifyApplication).getHttpAdapter().getInstance();
