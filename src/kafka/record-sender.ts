@@ -85,7 +85,7 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
     this.idle = [...transactional];
   }
 
-  /** Connects both producers in the background: start-up never waits for (or fails on) Kafka. */
+  /** Connects every producer in the background: start-up never waits for (or fails on) Kafka. */
   onApplicationBootstrap(): void {
     for (const producer of [this.producer, ...this.transactional]) {
       producer.get().catch((error: unknown) => {
@@ -120,10 +120,12 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
       });
       this.producer.succeeded();
       const acks = this.acks(topic, live, order, metadata);
-      return records.map((record) => {
-        const index = live.indexOf(record);
-        return index < 0 ? undefined : acks[index];
-      });
+      if (live.length === records.length) {
+        return acks;
+      }
+      // Some callers gave up before the request: their records were left out, and get no ack.
+      const ackOf = new Map(live.map((record, i) => [record, acks[i]]));
+      return records.map((record) => ackOf.get(record));
     } catch (error) {
       const failure = classifyKafkaError(error);
       if (failure.kind === KafkaFailureKind.UnknownTopic) {
