@@ -26,36 +26,42 @@ function keyedRequest(
 
 const handler = (result: Observable<unknown>): CallHandler => ({ handle: () => result });
 
+/** A first keyed request whose send fails with `code`; returns its settle handle (what ProducerService calls). */
+async function failFirst(
+  sut: IdempotencyInterceptor,
+  key: string,
+  code: ErrorCode,
+): Promise<(body: unknown) => void> {
+  const first = keyedRequest(key);
+  const error = new ServiceError(code, 'the send failed');
+  await expect(firstValueFrom(sut.intercept(first.context, handler(throwError(() => error))))).rejects.toBe(
+    error,
+  );
+  return (body) => idempotentSendOf(first.req as never)!.settle(body);
+}
+
 describe(IdempotencyInterceptor.name, () => {
   const make = (): IdempotencyInterceptor =>
     new IdempotencyInterceptor(new AppConfig(validateEnvironment({})), new Metrics());
 
   it('keeps an unknown outcome in flight (409) until the send settles, then replays what Kafka acknowledged', async () => {
     const sut = make();
-    const first = keyedRequest('k-unknown');
-    const unknown = new ServiceError(ErrorCode.KafkaOutcomeUnknown, 'no ack in time');
-    await expect(
-      firstValueFrom(sut.intercept(first.context, handler(throwError(() => unknown)))),
-    ).rejects.toBe(unknown);
+    const settle = await failFirst(sut, 'k-unknown', ErrorCode.KafkaOutcomeUnknown);
 
     expect(() => sut.intercept(keyedRequest('k-unknown').context, handler(of('never')))).toThrow(
       /still being processed/,
     );
 
     // The send went through after all: the retry gets that answer, and nothing is produced again.
-    idempotentSendOf(first.req as never)!.settle({ status: 'success', offset: 7 });
+    settle({ status: 'success', offset: 7 });
     const replay = sut.intercept(keyedRequest('k-unknown').context, handler(of('produced again')));
     await expect(firstValueFrom(replay)).resolves.toEqual({ status: 'success', offset: 7 });
   });
 
   it('frees the key when the unknown outcome turns out to be "nothing written"', async () => {
     const sut = make();
-    const first = keyedRequest('k-lost');
-    const unknown = new ServiceError(ErrorCode.KafkaOutcomeUnknown, 'no ack in time');
-    await expect(
-      firstValueFrom(sut.intercept(first.context, handler(throwError(() => unknown)))),
-    ).rejects.toBe(unknown);
-    idempotentSendOf(first.req as never)!.settle(undefined);
+    const settle = await failFirst(sut, 'k-lost', ErrorCode.KafkaOutcomeUnknown);
+    settle(undefined);
     const retry = sut.intercept(
       keyedRequest('k-lost').context,
       handler(of({ status: 'success', offset: 9 })),
@@ -65,15 +71,11 @@ describe(IdempotencyInterceptor.name, () => {
 
   it('does not store a failure that certainly wrote nothing, and a late settle of it cannot free a newer request', async () => {
     const sut = make();
-    const first = keyedRequest('k-failed');
-    const refused = new ServiceError(ErrorCode.KafkaUnavailable, 'not sent');
-    await expect(
-      firstValueFrom(sut.intercept(first.context, handler(throwError(() => refused)))),
-    ).rejects.toBe(refused);
+    const settle = await failFirst(sut, 'k-failed', ErrorCode.KafkaUnavailable);
     const second = keyedRequest('k-failed');
     const pending = sut.intercept(second.context, handler(new Observable(() => undefined)));
     pending.subscribe();
-    idempotentSendOf(first.req as never)!.settle(undefined);
+    settle(undefined);
     expect(() => sut.intercept(keyedRequest('k-failed').context, handler(of('x')))).toThrow(
       /still being processed/,
     );
