@@ -1,7 +1,6 @@
 import {
   Attributes,
   Context,
-  context,
   INVALID_SPAN_CONTEXT,
   propagation,
   ROOT_CONTEXT,
@@ -92,12 +91,4 @@ export function endSpan(span: Span, error?: unknown): void {
   span.end();
 }
 
-/** trace_id and span_id for a log line, when the context has a valid span. */
-export function traceFields(ctx: Context | undefined): { trace_id?: string; span_id?: string } {
-  const spanContext = ctx && trace.getSpanContext(ctx);
-  return spanContext && trace.isSpanContextValid(spanContext)
-    ? { trace_id: spanContext.traceId, span_id: spanContext.spanId }
-    : {};
-}
-
-export { context, SpanKind };
+export { SpanKind };
