@@ -1,5 +1,5 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import { Admin, Kafka, Partitioners, ProducerConfig } from 'kafkajs';
+import { Admin, Kafka, ProducerConfig } from 'kafkajs';
 import { AppConfig } from '../config/app-config';
 import { registerCompressionCodecs } from './compression';
 import { createKafkaClient } from './kafka-client.factory';
@@ -12,6 +12,7 @@ import {
   SEND_ATTEMPT_RETRY,
 } from './kafka.constants';
 import { PartitionResolver } from './partition-resolver';
+import { explicitPartitioner } from './partitioner';
 import { RecordSender } from './record-sender';
 import { SupervisedProducer } from './supervised-producer';
 import { TopicProvisioner } from './topic-provisioner';
@@ -21,7 +22,7 @@ registerCompressionCodecs();
 
 /**
  * A SupervisedProducer: idempotent (acks=all is required by it), one request in flight per broker (kafkajs'
- * requirement for idempotence), short inner retries, the Java-compatible partitioner.
+ * requirement for idempotence), short inner retries, records sent to the partition RecordSender picked (Java-compatible).
  */
 function supervisedProducer(
   kafka: Kafka,
@@ -36,7 +37,7 @@ function supervisedProducer(
       idempotent: true,
       maxInFlightRequests: 1,
       retry: SEND_ATTEMPT_RETRY,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: explicitPartitioner,
       ...extra,
     },
     name,

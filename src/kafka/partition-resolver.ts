@@ -1,18 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Admin, ITopicMetadata, PartitionMetadata, Partitioners } from 'kafkajs';
+import { Admin, ITopicMetadata, PartitionMetadata } from 'kafkajs';
 import { KafkaFailureKind, KafkaSendError } from '../common/errors';
 import { KAFKA_ADMIN } from './kafka.constants';
+import { partitionForKey } from './partitioner';
 
 const METADATA_TTL_MS = 30_000;
 
 /**
- * Picks each record's partition before it is sent, with kafkajs' default (Java-compatible murmur2)
- * partitioner, so that a coalesced produce request can hand every caller its own partition and offset:
+ * Picks each record's partition before it is sent, as the Java client's default partitioner does for a
+ * keyed record (murmur2 of the key, see partitioner.ts), so that a coalesced produce request can hand every caller its own partition and offset:
  * same key, same partition.
  */
 @Injectable()
 export class PartitionResolver {
-  private readonly partitioner = Partitioners.DefaultPartitioner();
   private readonly cache = new Map<string, { partitions: PartitionMetadata[]; fetchedAt: number }>();
   private readonly pending = new Map<string, Promise<PartitionMetadata[]>>();
 
@@ -63,7 +63,7 @@ export class PartitionResolver {
     this.cache.delete(topic);
   }
 
-  partitionOf(topic: string, partitions: PartitionMetadata[], key: string): number {
-    return this.partitioner({ topic, partitionMetadata: partitions, message: { key, value: null } });
+  partitionOf(partitions: PartitionMetadata[], key: string): number {
+    return partitions[partitionForKey(key, partitions.length)]!.partitionId;
   }
 }

@@ -112,7 +112,7 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
       if (live.length === 0) {
         return records.map(() => undefined);
       }
-      const { messages, order } = this.assign(topic, partitions, live);
+      const { messages, order } = this.assign(partitions, live);
       const metadata = await producer.sendBatch({
         topicMessages: [{ topic, messages }],
         acks: -1,
@@ -187,7 +187,7 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
         'SendCancelled',
       );
     }
-    const { messages, order } = this.assign(topic, partitions, records);
+    const { messages, order } = this.assign(partitions, records);
     const transaction = await producer.transaction().catch((error: unknown) => {
       void transactional.replace(`could not begin a transaction: ${(error as Error).message}`);
       throw classifyKafkaError(error);
@@ -222,14 +222,13 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
 
   /** kafkajs messages with explicit partitions, and each record's index within its partition's batch. */
   private assign(
-    topic: string,
     partitions: PartitionMetadata[],
     records: OutgoingRecord[],
   ): { messages: Message[]; order: { partition: number; index: number }[] } {
     const counts = new Map<number, number>();
     const order: { partition: number; index: number }[] = [];
     const messages = records.map((record) => {
-      const partition = this.partitions.partitionOf(topic, partitions, record.key);
+      const partition = this.partitions.partitionOf(partitions, record.key);
       const index = counts.get(partition) ?? 0;
       counts.set(partition, index + 1);
       order.push({ partition, index });
