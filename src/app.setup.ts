@@ -3,6 +3,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { useContainer } from 'class-validator';
 import { Logger } from 'nestjs-pino';
 import { installHttpLayer } from './http/http-server';
+import { Idempotency } from './messages/idempotency';
 import { MESSAGE_RULES } from './messages/message-rules';
 import { setupOpenApi } from './openapi';
 
@@ -21,6 +22,13 @@ export function configureApp(app: NestFastifyApplication): NestFastifyApplicatio
   // nestjs-pino takes over Nest's Logger (and flushes what bufferLogs held back).
   app.useLogger(app.get(Logger));
   installHttpLayer(app);
+  // Idempotency-Key on the produce routes (its hooks run after installHttpLayer's).
+  app
+    .get(Idempotency)
+    .install(
+      app.getHttpAdapter().getInstance(),
+      (template) => template?.startsWith('/api/messages') === true,
+    );
   // OpenAPI document and Swagger UI at /api/docs (JSON at /api/docs-json).
   setupOpenApi(app);
   // No enableShutdownHooks(): main.ts owns SIGTERM/SIGINT so it can bound the drain and exit 0.

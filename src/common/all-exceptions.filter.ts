@@ -7,6 +7,19 @@ import { ErrorCode, ServiceError } from './errors';
 /** The exception's class, kept on the reply for http_server_requests_seconds{exception}. */
 export const EXCEPTION_CLASS = Symbol('exceptionClass');
 export type WithExceptionClass = FastifyReply & { [EXCEPTION_CLASS]?: string };
+const ERROR_CODE = Symbol('errorCode');
+type WithErrorCode = FastifyReply & { [ERROR_CODE]?: string };
+
+/** The code of the error this reply answered with (for hooks that run after the answer), if any. */
+export function errorCodeOf(reply: FastifyReply): string | undefined {
+  return (reply as WithErrorCode)[ERROR_CODE];
+}
+
+/** Notes on the reply the class and code of the error it answers with. */
+export function noteError(reply: FastifyReply, exceptionClass: string, code?: string): void {
+  (reply as WithExceptionClass)[EXCEPTION_CLASS] = exceptionClass;
+  (reply as WithErrorCode)[ERROR_CODE] = code;
+}
 
 /**
  * Nest turns Fastify's own refusals into HttpExceptions by status (body over the limit from its
@@ -43,10 +56,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (reply.sent) {
       return;
     }
-    reply[EXCEPTION_CLASS] = exception instanceof Error ? exception.constructor.name : 'Unknown';
     const requestId = String(req.id);
     const path = pathOf(req);
     const error = this.asServiceError(exception);
+    noteError(reply, exception instanceof Error ? exception.constructor.name : 'Unknown', error?.code);
     const headers: Record<string, string> = {};
     // A refused request whose body was not read (413 on its Content-Length, 401 before the body): the
     // connection is closed after the answer instead of waiting for bytes the client may never send.

@@ -1,83 +1,106 @@
-import { CallHandler, ExecutionContext } from '@nestjs/common';
-import { firstValueFrom, Observable, of, throwError } from 'rxjs';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { noteError } from '../common/all-exceptions.filter';
 import { ErrorCode, ServiceError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { validateEnvironment } from '../config/environment';
 import { Metrics } from '../observability/metrics';
-import { IdempotencyInterceptor, idempotentSendOf } from './idempotency';
+import { Idempotency, idempotentSendOf } from './idempotency';
 
-/** A keyed POST /api/messages as the interceptor sees it. */
-function keyedRequest(
-  key: string,
-  body: unknown = { content: 'hi' },
-): { context: ExecutionContext; req: object } {
+/** A keyed POST /api/messages and its reply, as Fastify's hooks see them. */
+function keyed(key: string, body: unknown = { content: 'hi' }) {
   const req = {
     headers: { 'idempotency-key': key },
     routeOptions: { url: '/api/messages' },
     body,
     query: {},
-  };
-  const reply = { header: jest.fn() };
-  const context = {
-    switchToHttp: () => ({ getRequest: () => req, getResponse: () => reply }),
-  } as unknown as ExecutionContext;
-  return { context, req };
+  } as unknown as FastifyRequest;
+  const sent: { status?: number; headers: Record<string, string>; body?: unknown } = { headers: {} };
+  const reply = {
+    statusCode: 200,
+    code(status: number) {
+      sent.status = status;
+      return this;
+    },
+    header(name: string, value: string) {
+      sent.headers[name] = value;
+      return this;
+    },
+    send(payload: unknown) {
+      sent.body = payload;
+      return this;
+    },
+  } as unknown as FastifyReply;
+  return { req, reply, sent };
 }
 
-const handler = (result: Observable<unknown>): CallHandler => ({ handle: () => result });
+/** Runs the preHandler hook: 'through' (on to the handler), the error it refused with, or 'replayed'. */
+function preHandle(sut: Idempotency, request: ReturnType<typeof keyed>): 'through' | 'replayed' | Error {
+  let outcome: 'through' | 'replayed' | Error = 'replayed';
+  sut.preHandler(request.req, request.reply, (error) => {
+    outcome = error ?? 'through';
+  });
+  return outcome;
+}
+
+/** The reply of a request the exception filter answered with `code`, then the onResponse hook. */
+function answerWithError(sut: Idempotency, request: ReturnType<typeof keyed>, code: ErrorCode): void {
+  const error = new ServiceError(code, 'the send failed');
+  (request.reply as { statusCode: number }).statusCode = 503;
+  noteError(request.reply, error.constructor.name, code);
+  sut.onResponse(request.req, request.reply);
+}
 
 /** A first keyed request whose send fails with `code`; returns its settle handle (what ProducerService calls). */
-async function failFirst(
-  sut: IdempotencyInterceptor,
-  key: string,
-  code: ErrorCode,
-): Promise<(body: unknown) => void> {
-  const first = keyedRequest(key);
-  const error = new ServiceError(code, 'the send failed');
-  await expect(firstValueFrom(sut.intercept(first.context, handler(throwError(() => error))))).rejects.toBe(
-    error,
-  );
-  return (body) => idempotentSendOf(first.req as never)!.settle(body);
+function failFirst(sut: Idempotency, key: string, code: ErrorCode): (body: unknown) => void {
+  const first = keyed(key);
+  expect(preHandle(sut, first)).toBe('through');
+  answerWithError(sut, first, code);
+  return (body) => idempotentSendOf(first.req)!.settle(body);
 }
 
-describe(IdempotencyInterceptor.name, () => {
-  const make = (): IdempotencyInterceptor =>
-    new IdempotencyInterceptor(new AppConfig(validateEnvironment({})), new Metrics());
+describe(Idempotency.name, () => {
+  const make = (): Idempotency => new Idempotency(new AppConfig(validateEnvironment({})), new Metrics());
 
-  it('keeps an unknown outcome in flight (409) until the send settles, then replays what Kafka acknowledged', async () => {
+  it('keeps an unknown outcome in flight (409) until the send settles, then replays what Kafka acknowledged', () => {
     const sut = make();
-    const settle = await failFirst(sut, 'k-unknown', ErrorCode.KafkaOutcomeUnknown);
+    const settle = failFirst(sut, 'k-unknown', ErrorCode.KafkaOutcomeUnknown);
 
-    expect(() => sut.intercept(keyedRequest('k-unknown').context, handler(of('never')))).toThrow(
-      /still being processed/,
-    );
+    expect(preHandle(sut, keyed('k-unknown'))).toMatchObject({ code: ErrorCode.IdempotencyKeyInUse });
 
     // The send went through after all: the retry gets that answer, and nothing is produced again.
     settle({ status: 'success', offset: 7 });
-    const replay = sut.intercept(keyedRequest('k-unknown').context, handler(of('produced again')));
-    await expect(firstValueFrom(replay)).resolves.toEqual({ status: 'success', offset: 7 });
+    const replay = keyed('k-unknown');
+    expect(preHandle(sut, replay)).toBe('replayed');
+    expect(replay.sent).toEqual({
+      status: 200,
+      headers: { 'idempotent-replayed': 'true' },
+      body: { status: 'success', offset: 7 },
+    });
   });
 
-  it('frees the key when the unknown outcome turns out to be "nothing written"', async () => {
+  it('frees the key when the unknown outcome turns out to be "nothing written"', () => {
     const sut = make();
-    const settle = await failFirst(sut, 'k-lost', ErrorCode.KafkaOutcomeUnknown);
+    const settle = failFirst(sut, 'k-lost', ErrorCode.KafkaOutcomeUnknown);
     settle(undefined);
-    const retry = sut.intercept(
-      keyedRequest('k-lost').context,
-      handler(of({ status: 'success', offset: 9 })),
-    );
-    await expect(firstValueFrom(retry)).resolves.toEqual({ status: 'success', offset: 9 });
+    expect(preHandle(sut, keyed('k-lost'))).toBe('through');
   });
 
-  it('does not store a failure that certainly wrote nothing, and a late settle of it cannot free a newer request', async () => {
+  it('does not store a failure that certainly wrote nothing, and a late settle of it cannot free a newer request', () => {
     const sut = make();
-    const settle = await failFirst(sut, 'k-failed', ErrorCode.KafkaUnavailable);
-    const second = keyedRequest('k-failed');
-    const pending = sut.intercept(second.context, handler(new Observable(() => undefined)));
-    pending.subscribe();
+    const settle = failFirst(sut, 'k-failed', ErrorCode.KafkaUnavailable);
+    expect(preHandle(sut, keyed('k-failed'))).toBe('through');
     settle(undefined);
-    expect(() => sut.intercept(keyedRequest('k-failed').context, handler(of('x')))).toThrow(
-      /still being processed/,
-    );
+    expect(preHandle(sut, keyed('k-failed'))).toMatchObject({ code: ErrorCode.IdempotencyKeyInUse });
+  });
+
+  it('refuses the same key with another body (422) and a malformed key (400)', () => {
+    const sut = make();
+    const first = keyed('k-body', { content: 'one' });
+    expect(preHandle(sut, first)).toBe('through');
+    idempotentSendOf(first.req)!.settle({ status: 'success' });
+    expect(preHandle(sut, keyed('k-body', { content: 'two' }))).toMatchObject({
+      code: ErrorCode.IdempotencyKeyMismatch,
+    });
+    expect(preHandle(sut, keyed('bad key with spaces'))).toMatchObject({ code: ErrorCode.InvalidInput });
   });
 });

@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Post, Query, Req, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Query, Req } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -16,7 +16,7 @@ import { Metrics } from '../observability/metrics';
 import { MessageDto } from './dto/message.dto';
 import { SendOptionsQuery, SimpleMessageQuery } from './dto/send-options.query';
 import { BatchResultDto, DeliveryDto, SendResultDto } from './dto/send-result.dto';
-import { IdempotencyInterceptor, idempotentSendOf } from './idempotency';
+import { idempotentSendOf } from './idempotency';
 import { traceContextOf } from '../http/http-server';
 import { MessageBatchPipe } from './message-batch.pipe';
 import { ProducerService, SendOptions } from './producer.service';
@@ -60,7 +60,6 @@ const batch = (results: DeliveryDto[]): BatchResultDto => ({
     'Makes retries safe (draft-ietf-httpapi-idempotency-key-header): a repeat with the same key and request gets the stored answer (header Idempotent-Replayed: true) without producing again; 409 while the first is in flight; 422 for the same key with another request. Keys are remembered IDEMPOTENCY_KEY_TTL_MS (24 h) by the instance that saw them.',
   example: '"8e03978e-40d5-43e8-bc93-6894a57f9324"',
 })
-@UseInterceptors(IdempotencyInterceptor)
 @Controller('api/messages')
 export class MessagesController {
   constructor(

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { IdempotencyInterceptor } from './idempotency';
+import { Idempotency } from './idempotency';
 import { MessageBatchPipe } from './message-batch.pipe';
 import { MESSAGE_RULES } from './message-rules';
 import { MessageValidator } from './message-validator';
@@ -9,7 +9,7 @@ import { ProducerService } from './producer.service';
 /** The HTTP produce path: Message DTOs and their rules, MessagesController, ProducerService. */
 @Module({
   controllers: [MessagesController],
-  providers: [ProducerService, MessageValidator, MessageBatchPipe, IdempotencyInterceptor, ...MESSAGE_RULES],
+  providers: [ProducerService, MessageValidator, MessageBatchPipe, Idempotency, ...MESSAGE_RULES],
   exports: [ProducerService, MessageValidator, ...MESSAGE_RULES],
 })
 export class MessagesModule {}
