@@ -2,12 +2,19 @@ import { availableParallelism } from 'node:os';
 import { Writable } from 'node:stream';
 import { LOG_DESTINATION } from '../src/observability/logging';
 import { RunningApp, startApp } from './support/app';
-import { get, post } from './support/http';
+import { expectErrorShape, get, post } from './support/http';
 
 interface Health {
   status: string;
+  groups?: string[];
   components?: Record<string, { status: string; details?: Record<string, unknown> }>;
+  details?: Record<string, unknown>;
 }
+
+const V3 = 'application/vnd.spring-boot.actuator.v3+json';
+const V2 = 'application/vnd.spring-boot.actuator.v2+json';
+/** What Spring Boot Admin and its UI send (their default Accept for actuator calls). */
+const ADMIN_ACCEPT = `${V3},${V2},application/vnd.spring-boot.actuator.v1+json,application/json`;
 
 function sampleValue(exposition: string, metric: string, labels: Record<string, string>): number {
   const line = exposition
@@ -30,13 +37,15 @@ describe('Actuator endpoints (real broker)', () => {
     await running.close();
   });
 
-  it('GET /actuator/health answers 200 in Spring shape with the Kafka cluster id and broker count', async () => {
+  it('GET /actuator/health answers 200 in Spring shape with its groups, the Kafka cluster id and broker count', async () => {
     const { status, body, headers } = await get<Health>(`${running.url}/actuator/health`);
 
     expect(status).toBe(200);
-    expect(headers.get('content-type')).toMatch(/^application\/json/);
+    expect(headers.get('content-type')).toMatch(/^application\/vnd\.spring-boot\.actuator\.v3\+json/);
+    expect(Object.keys(body)).toEqual(['status', 'groups', 'components']);
     expect(body).toEqual({
       status: 'UP',
+      groups: ['liveness', 'readiness'],
       components: expect.objectContaining({
         kafka: {
           status: 'UP',
@@ -85,6 +94,82 @@ describe('Actuator endpoints (real broker)', () => {
       node: { version: process.versions.node },
       kafka: { clientId: 'obs-e2e-client' },
     });
+  });
+
+  it('GET /actuator lists the endpoints as Spring links, at the address the request was sent to', async () => {
+    const { status, body, headers } = await get(`${running.url}/actuator`, { accept: ADMIN_ACCEPT });
+
+    const base = `${running.url}/actuator`;
+    expect(status).toBe(200);
+    expect(headers.get('content-type')).toMatch(/^application\/vnd\.spring-boot\.actuator\.v3\+json/);
+    expect(body).toEqual({
+      _links: {
+        self: { href: base, templated: false },
+        health: { href: `${base}/health`, templated: false },
+        'health-path': { href: `${base}/health/{*path}`, templated: true },
+        info: { href: `${base}/info`, templated: false },
+        'metrics-requiredMetricName': { href: `${base}/metrics/{requiredMetricName}`, templated: true },
+        metrics: { href: `${base}/metrics`, templated: false },
+        prometheus: { href: `${base}/prometheus`, templated: false },
+      },
+    });
+  });
+
+  it('answers OPTIONS on every actuator endpoint with 200, Allow and no body, as Spring does', async () => {
+    for (const path of [
+      '/actuator',
+      '/actuator/health',
+      '/actuator/health/liveness',
+      '/actuator/health/kafka',
+      '/actuator/info',
+      '/actuator/metrics',
+      '/actuator/metrics/http.server.requests',
+      '/actuator/prometheus',
+    ]) {
+      const response = await fetch(`${running.url}${path}`, { method: 'OPTIONS' });
+      expect([path, response.status, response.headers.get('allow'), await response.text()]).toEqual([
+        path,
+        200,
+        'GET,HEAD,OPTIONS',
+        '',
+      ]);
+    }
+    expect((await fetch(`${running.url}/actuator/nope`, { method: 'OPTIONS' })).status).toBe(404);
+  });
+
+  it('negotiates the actuator media type as Spring does: v3 by default, JSON or v2 when asked, else 406', async () => {
+    const type = async (accept?: string): Promise<[number, string | null]> => {
+      const response = await fetch(`${running.url}/actuator/info`, {
+        headers: accept === undefined ? {} : { accept },
+      });
+      await response.arrayBuffer();
+      return [response.status, response.headers.get('content-type')?.split(';')[0] ?? null];
+    };
+
+    expect(await type()).toEqual([200, V3]);
+    expect(await type('*/*')).toEqual([200, V3]);
+    expect(await type('application/*')).toEqual([200, V3]);
+    expect(await type(ADMIN_ACCEPT)).toEqual([200, V3]);
+    expect(await type('text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8')).toEqual([200, V3]);
+    expect(await type('application/json')).toEqual([200, 'application/json']);
+    expect(await type(V2)).toEqual([200, V2]);
+    expect(await type('application/json;q=0.9, application/vnd.spring-boot.actuator.v2+json;q=0.5')).toEqual([
+      200,
+      'application/json',
+    ]);
+    expect(await type('text/plain')).toEqual([406, 'application/json']);
+    const refused = await get(`${running.url}/actuator/metrics`, { accept: 'text/plain' });
+    expectErrorShape(refused.body, 406);
+    expect(refused.body).toMatchObject({ code: 'NOT_ACCEPTABLE' });
+  });
+
+  it('writes health with `details` for `components` in the v2 media type, as Spring does', async () => {
+    const { status, body, headers } = await get<Health>(`${running.url}/actuator/health`, { accept: V2 });
+
+    expect(status).toBe(200);
+    expect(headers.get('content-type')).toMatch(/^application\/vnd\.spring-boot\.actuator\.v2\+json/);
+    expect(Object.keys(body)).toEqual(['status', 'groups', 'details']);
+    expect(body.details).toMatchObject({ kafka: { status: 'UP', details: { brokerCount: 1 } } });
   });
 
   it("shows Micrometer's process and system meters that apply to a Node.js process", async () => {
@@ -205,7 +290,7 @@ describe('Actuator endpoints (real broker)', () => {
     );
   });
 
-  it('records http_server_requests_seconds by route template, status, outcome and exception', async () => {
+  it('records http_server_requests_seconds by route template, status, outcome, exception and error', async () => {
     const before = await get<string>(`${running.url}/actuator/prometheus`);
     await get(`${running.url}/actuator/metrics/kafka.producer.messages.sent`);
     await get(`${running.url}/no/such/path/12345`);
