@@ -26,15 +26,16 @@ interface Metric {
 const STRUCTURAL_LABELS = new Set(['le', 'quantile']);
 
 /**
- * prom-client's default metrics that are Micrometer meters under another Prometheus name (Micrometer's
- * process.start.time is process_start_time_seconds, process.files.open is process_files_open_files), and
- * the gauges named in Micrometer's convention whose unit suffix the dotted name drops.
+ * Metrics that are Micrometer meters under another Prometheus name: prom-client's defaults (Micrometer's
+ * process.files.open is process_files_open_files), system.cpu.count (whose Micrometer name promtool
+ * rejects), and the gauges named in Micrometer's convention whose unit suffix the dotted name drops.
  */
-const MICROMETER_ALIASES: Record<string, { name: string; baseUnit: string }> = {
+const MICROMETER_ALIASES: Record<string, { name: string; baseUnit?: string }> = {
   process_start_time_seconds: { name: 'process.start.time', baseUnit: 'seconds' },
   process_uptime_seconds: { name: 'process.uptime', baseUnit: 'seconds' },
   process_open_fds: { name: 'process.files.open', baseUnit: 'files' },
   process_max_fds: { name: 'process.files.max', baseUnit: 'files' },
+  system_cpus_available: { name: 'system.cpu.count' },
 };
 
 /** The gauge holding a histogram's windowed max (distribution.ts): not a metric of its own. */

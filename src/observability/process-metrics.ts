@@ -64,10 +64,10 @@ function gauge(name: string, help: string, aggregator: 'sum' | 'max' | 'first', 
 /**
  * Micrometer's process and system meters that mean the same for a Node.js process, under Micrometer's
  * Prometheus names (so Spring dashboards and Spring Boot Admin's process panel find them):
- * process.uptime, process.cpu.usage, system.cpu.usage, system.cpu.count, system.load.average.1m. Its
- * process.start.time and process.files.open/max are prom-client's default process_start_time_seconds and
- * process_open_fds/process_max_fds, named so on /actuator/metrics (metric-catalog.ts). Registered once per
- * process, on the default registry.
+ * process.uptime, process.cpu.usage, system.cpu.usage, system.load.average.1m, and system.cpu.count as
+ * system_cpus_available. Its process.start.time and process.files.open/max are prom-client's default
+ * process_start_time_seconds and process_open_fds/process_max_fds. /actuator/metrics shows them all under
+ * Micrometer's dotted names (metric-catalog.ts). Registered once per process, on the default registry.
  */
 export function registerProcessMetrics(): void {
   const processUsage = new RecentUsage(processCpu);
@@ -82,8 +82,9 @@ export function registerProcessMetrics(): void {
   gauge('system_cpu_usage', 'The recent CPU usage of the whole system (0 to 1)', 'first', () =>
     systemUsage.get(CPU_WINDOW_MS * cpus().length),
   );
+  // Micrometer's Prometheus name, system_cpu_count, is one promtool rejects (a gauge may not end in _count).
   gauge(
-    'system_cpu_count',
+    'system_cpus_available',
     'The number of processors available to the Node.js process',
     'first',
     availableParallelism,
