@@ -52,10 +52,15 @@ describe('Spring Boot Admin (real client, real broker)', () => {
       ({ status, headers, body }) => ({ status, type: headers.get('content-type') ?? '', body }),
     );
 
-  const register = async (name: string, serviceUrl: string, managementUrl: string): Promise<string> => {
+  const register = async (
+    name: string,
+    serviceUrl: string,
+    managementUrl: string,
+    healthUrl?: string,
+  ): Promise<string> => {
     const { status, body } = await post<{ id: string }>(
       `${admin.url}/instances`,
-      { name, serviceUrl, managementUrl, healthUrl: `${managementUrl}/health` },
+      { name, serviceUrl, managementUrl, healthUrl: healthUrl ?? `${managementUrl}/health` },
       { accept: 'application/json' },
     );
     expect(status).toBe(201);
@@ -100,6 +105,36 @@ describe('Spring Boot Admin (real client, real broker)', () => {
     expect(service.endpoints.map((e) => e.id)).toEqual(
       expect.arrayContaining(control.endpoints.map((e) => e.id)),
     );
+  });
+
+  it('found them through GET /actuator, without falling back to OPTIONS probes (the service counts its requests)', async () => {
+    const index = await get<Metric>(`${running.url}/actuator/metrics/http.server.requests?tag=uri:/actuator`);
+    const probes = await get(`${running.url}/actuator/metrics/http.server.requests?tag=method:OPTIONS`);
+
+    expect(index.status).toBe(200);
+    expect(index.body.availableTags).toContainEqual({ tag: 'method', values: ['GET'] });
+    expect(index.body.availableTags).toContainEqual({ tag: 'status', values: ['200'] });
+    // No series with method=OPTIONS: no probe was needed.
+    expect(probes.status).toBe(404);
+  });
+
+  it('falls back to OPTIONS probes when it does not read the index, and finds info and metrics', async () => {
+    // Spring Boot Admin skips the index when the management URL is the service URL, and probes instead;
+    // instances are told apart by health URL, so this one registers the readiness group as its health.
+    const actuator = `${running.url}/actuator`;
+    const probedId = await register('probed', actuator, actuator, `${actuator}/health/readiness`);
+    const probed = await settled(probedId);
+
+    expect(probed.id).not.toBe(service.id);
+    expect(Object.fromEntries(probed.endpoints.map((e) => [e.id, e.url]))).toEqual({
+      health: `${actuator}/health/readiness`,
+      info: `${actuator}/info`,
+      metrics: `${actuator}/metrics`,
+    });
+    const probes = await get<Metric>(
+      `${running.url}/actuator/metrics/http.server.requests?tag=method:OPTIONS`,
+    );
+    expect(probes.body.availableTags).toContainEqual({ tag: 'status', values: ['200', '404'] });
   });
 
   it('stores health components flat, one per component, as for the Spring Boot control (no legacy conversion)', () => {
