@@ -10,6 +10,7 @@ export const OPENAPI_JSON_PATH = 'api/docs-json';
  * operations get a tag and a one-line summary here so the document still describes every route.
  */
 const ACTUATOR_SUMMARIES: Record<string, string> = {
+  '/actuator': "Links to the actuator's endpoints (Spring's index, read by Spring Boot Admin)",
   '/actuator/health': 'Health of the service and its components (Spring shape; 200 UP, 503 DOWN)',
   '/actuator/health/liveness': 'Liveness probe: the process only, never Kafka',
   '/actuator/health/readiness': 'Readiness probe: Kafka reachable and the producer connected',
@@ -24,6 +25,10 @@ function describeActuator(document: OpenAPIObject): void {
   for (const [path, item] of Object.entries(document.paths)) {
     if (!path.startsWith('/actuator')) {
       continue;
+    }
+    if (item.options) {
+      item.options.tags = ['actuator'];
+      item.options.summary = "Whether the endpoint exists: 200 with Allow: GET,HEAD,OPTIONS (Spring's probe)";
     }
     for (const operation of [item.get, item.post, item.put, item.delete, item.patch]) {
       if (!operation) {

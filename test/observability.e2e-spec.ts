@@ -1,12 +1,20 @@
+import { availableParallelism } from 'node:os';
 import { Writable } from 'node:stream';
 import { LOG_DESTINATION } from '../src/observability/logging';
 import { RunningApp, startApp } from './support/app';
-import { get, post } from './support/http';
+import { expectErrorShape, get, post } from './support/http';
 
 interface Health {
   status: string;
+  groups?: string[];
   components?: Record<string, { status: string; details?: Record<string, unknown> }>;
+  details?: Record<string, unknown>;
 }
+
+const V3 = 'application/vnd.spring-boot.actuator.v3+json';
+const V2 = 'application/vnd.spring-boot.actuator.v2+json';
+/** What Spring Boot Admin and its UI send (their default Accept for actuator calls). */
+const ADMIN_ACCEPT = `${V3},${V2},application/vnd.spring-boot.actuator.v1+json,application/json`;
 
 function sampleValue(exposition: string, metric: string, labels: Record<string, string>): number {
   const line = exposition
@@ -29,13 +37,15 @@ describe('Actuator endpoints (real broker)', () => {
     await running.close();
   });
 
-  it('GET /actuator/health answers 200 in Spring shape with the Kafka cluster id and broker count', async () => {
+  it('GET /actuator/health answers 200 in Spring shape with its groups, the Kafka cluster id and broker count', async () => {
     const { status, body, headers } = await get<Health>(`${running.url}/actuator/health`);
 
     expect(status).toBe(200);
-    expect(headers.get('content-type')).toMatch(/^application\/json/);
+    expect(headers.get('content-type')).toMatch(/^application\/vnd\.spring-boot\.actuator\.v3\+json/);
+    expect(Object.keys(body)).toEqual(['status', 'groups', 'components']);
     expect(body).toEqual({
       status: 'UP',
+      groups: ['liveness', 'readiness'],
       components: expect.objectContaining({
         kafka: {
           status: 'UP',
@@ -86,6 +96,111 @@ describe('Actuator endpoints (real broker)', () => {
     });
   });
 
+  it('GET /actuator lists the endpoints as Spring links, at the address the request was sent to', async () => {
+    const { status, body, headers } = await get(`${running.url}/actuator`, { accept: ADMIN_ACCEPT });
+
+    const base = `${running.url}/actuator`;
+    expect(status).toBe(200);
+    expect(headers.get('content-type')).toMatch(/^application\/vnd\.spring-boot\.actuator\.v3\+json/);
+    expect(body).toEqual({
+      _links: {
+        self: { href: base, templated: false },
+        health: { href: `${base}/health`, templated: false },
+        'health-path': { href: `${base}/health/{*path}`, templated: true },
+        info: { href: `${base}/info`, templated: false },
+        'metrics-requiredMetricName': { href: `${base}/metrics/{requiredMetricName}`, templated: true },
+        metrics: { href: `${base}/metrics`, templated: false },
+        prometheus: { href: `${base}/prometheus`, templated: false },
+      },
+    });
+  });
+
+  it('answers OPTIONS on every actuator endpoint with 200, Allow and no body, as Spring does', async () => {
+    for (const path of [
+      '/actuator',
+      '/actuator/health',
+      '/actuator/health/liveness',
+      '/actuator/health/kafka',
+      '/actuator/info',
+      '/actuator/metrics',
+      '/actuator/metrics/http.server.requests',
+      '/actuator/prometheus',
+    ]) {
+      const response = await fetch(`${running.url}${path}`, { method: 'OPTIONS' });
+      expect([path, response.status, response.headers.get('allow'), await response.text()]).toEqual([
+        path,
+        200,
+        'GET,HEAD,OPTIONS',
+        '',
+      ]);
+    }
+    expect((await fetch(`${running.url}/actuator/nope`, { method: 'OPTIONS' })).status).toBe(404);
+  });
+
+  it('negotiates the actuator media type as Spring does: v3 by default, JSON or v2 when asked, else 406', async () => {
+    const type = async (accept?: string): Promise<[number, string | null]> => {
+      const response = await fetch(`${running.url}/actuator/info`, {
+        headers: accept === undefined ? {} : { accept },
+      });
+      await response.arrayBuffer();
+      return [response.status, response.headers.get('content-type')?.split(';')[0] ?? null];
+    };
+
+    expect(await type()).toEqual([200, V3]);
+    expect(await type('*/*')).toEqual([200, V3]);
+    expect(await type('application/*')).toEqual([200, V3]);
+    expect(await type(ADMIN_ACCEPT)).toEqual([200, V3]);
+    expect(await type('text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8')).toEqual([200, V3]);
+    expect(await type('application/json')).toEqual([200, 'application/json']);
+    expect(await type(V2)).toEqual([200, V2]);
+    expect(await type('application/json;q=0.9, application/vnd.spring-boot.actuator.v2+json;q=0.5')).toEqual([
+      200,
+      'application/json',
+    ]);
+    expect(await type('text/plain')).toEqual([406, 'application/json']);
+    const refused = await get(`${running.url}/actuator/metrics`, { accept: 'text/plain' });
+    expectErrorShape(refused.body, 406);
+    expect(refused.body).toMatchObject({ code: 'NOT_ACCEPTABLE' });
+  });
+
+  it('writes health with `details` for `components` in the v2 media type, as Spring does', async () => {
+    const { status, body, headers } = await get<Health>(`${running.url}/actuator/health`, { accept: V2 });
+
+    expect(status).toBe(200);
+    expect(headers.get('content-type')).toMatch(/^application\/vnd\.spring-boot\.actuator\.v2\+json/);
+    expect(Object.keys(body)).toEqual(['status', 'groups', 'details']);
+    expect(body.details).toMatchObject({ kafka: { status: 'UP', details: { brokerCount: 1 } } });
+  });
+
+  it("shows Micrometer's process and system meters that apply to a Node.js process", async () => {
+    const describe = async (name: string): Promise<Record<string, unknown>> => {
+      const { status, body } = await get(`${running.url}/actuator/metrics/${name}`);
+      expect([name, status]).toEqual([name, 200]);
+      return body;
+    };
+    const value = (body: Record<string, unknown>): number =>
+      (body.measurements as { statistic: string; value: number }[])[0]!.value;
+
+    const uptime = await describe('process.uptime');
+    expect(uptime).toMatchObject({ baseUnit: 'seconds', measurements: [{ statistic: 'VALUE' }] });
+    expect(value(uptime)).toBeGreaterThan(0);
+    expect(value(uptime)).toBeLessThan(process.uptime() + 1);
+    const start = value(await describe('process.start.time'));
+    expect(Math.abs(start + process.uptime() - Date.now() / 1000)).toBeLessThan(5);
+    for (const usage of ['process.cpu.usage', 'system.cpu.usage']) {
+      const body = await describe(usage);
+      expect(body).not.toHaveProperty('baseUnit');
+      expect(value(body)).toBeGreaterThanOrEqual(0);
+      expect(value(body)).toBeLessThanOrEqual(1);
+    }
+    expect(value(await describe('system.cpu.count'))).toBe(availableParallelism());
+    expect(value(await describe('system.load.average.1m'))).toBeGreaterThanOrEqual(0);
+    const open = await describe('process.files.open');
+    expect(open).toMatchObject({ baseUnit: 'files' });
+    expect(value(open)).toBeGreaterThan(0);
+    expect(value(await describe('process.files.max'))).toBeGreaterThanOrEqual(value(open));
+  });
+
   it('GET /actuator/metrics lists Micrometer-style names, the seed meters among them', async () => {
     const { status, body } = await get<{ names: string[] }>(`${running.url}/actuator/metrics`);
 
@@ -101,8 +216,14 @@ describe('Actuator endpoints (real broker)', () => {
         'http.server.requests',
         'process.cpu.user.seconds',
         'nodejs.eventloop.lag.seconds',
+        'process.uptime',
+        'process.start.time',
+        'process.cpu.usage',
       ]),
     );
+    // A timer's windowed max is its MAX statistic, not a metric of its own.
+    expect(body.names).not.toContain('http.server.requests.seconds.max');
+    expect(body.names).not.toContain('http.server.requests.max');
   });
 
   it('GET /actuator/metrics/{name} gives measurements and tags, filtered by ?tag=key:value', async () => {
@@ -129,8 +250,14 @@ describe('Actuator endpoints (real broker)', () => {
       measurements: [
         { statistic: 'COUNT', value: 1 },
         { statistic: 'TOTAL_TIME', value: expect.any(Number) },
+        { statistic: 'MAX', value: expect.any(Number) },
       ],
     });
+    const [, total, max] = (timer.body as { measurements: { value: number }[] }).measurements;
+    // One request: its time is both the total and the max.
+    expect(max!.value).toBe(total!.value);
+    expect(max!.value).toBeGreaterThan(0);
+    expect(all.body).not.toHaveProperty('baseUnit');
     expect(missing.status).toBe(404);
   });
 
@@ -163,7 +290,7 @@ describe('Actuator endpoints (real broker)', () => {
     );
   });
 
-  it('records http_server_requests_seconds by route template, status, outcome and exception', async () => {
+  it('records http_server_requests_seconds by route template, status, outcome, exception and error', async () => {
     const before = await get<string>(`${running.url}/actuator/prometheus`);
     await get(`${running.url}/actuator/metrics/kafka.producer.messages.sent`);
     await get(`${running.url}/no/such/path/12345`);
@@ -180,14 +307,15 @@ describe('Actuator endpoints (real broker)', () => {
         uri: '/actuator/metrics/{name}',
         status: '200',
         outcome: 'SUCCESS',
-        exception: 'None',
+        exception: 'none',
+        error: 'none',
       }),
     ).toBe(1);
     expect(delta({ method: 'GET', uri: 'NOT_FOUND', status: '404', outcome: 'CLIENT_ERROR' })).toBe(1);
     expect(delta({ method: 'POST', uri: '/api/messages', status: '415', outcome: 'CLIENT_ERROR' })).toBe(1);
     expect(delta({ method: 'POST', uri: '/api/messages', status: '400', outcome: 'CLIENT_ERROR' })).toBe(1);
     expect(after.body).toMatch(
-      /^http_server_requests_seconds_count\{method="POST",uri="\/api\/messages",status="400",outcome="CLIENT_ERROR",exception="(?!None")\w+"\}/m,
+      /^http_server_requests_seconds_count\{exception="(\w+)",method="POST",error="\1",uri="\/api\/messages",outcome="CLIENT_ERROR",status="400"\}/m,
     );
     expect(after.body).not.toContain('/no/such/path');
   });

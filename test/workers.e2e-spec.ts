@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { ServiceProcess, spawnService, uniqueTopic } from './support/app';
 import { eventually } from './support/eventually';
 import { kcatReadAll } from './support/kcat';
@@ -54,6 +55,12 @@ describe('WORKERS=2: two processes behind one port', () => {
     // Both workers produced: each has its own idempotent producer, so two producer connections exist.
     const text = await (await fetch(`${url}/actuator/prometheus`)).text();
     expect(text).toMatch(/kafka_producer_connected\{producer="idempotent"\} 2/);
+    // Machine-wide gauges are one worker's, not a sum; process.start.time is left out of the aggregate.
+    const cpus = (await (await fetch(`${url}/actuator/metrics/system.cpu.count`)).json()) as {
+      measurements: { value: number }[];
+    };
+    expect(cpus.measurements[0]?.value).toBe(availableParallelism());
+    expect((await fetch(`${url}/actuator/metrics/process.start.time`)).status).toBe(404);
 
     service.child.kill('SIGTERM');
     expect((await exited).code).toBe(0);

@@ -76,6 +76,10 @@ const EXAMPLES: Record<ErrorCode, { message: string; details?: FieldError[] }> =
   },
   [ErrorCode.PayloadTooLarge]: { message: 'Request body exceeds 1048576 bytes' },
   [ErrorCode.RecordTooLarge]: { message: 'The broker rejected the record as too large for demo-topic' },
+  [ErrorCode.NotAcceptable]: {
+    message:
+      'Accept must allow application/vnd.spring-boot.actuator.v3+json, application/vnd.spring-boot.actuator.v2+json or application/json (got "text/plain")',
+  },
   [ErrorCode.UnsupportedMediaType]: { message: 'Content-Type must be application/json (got "text/plain")' },
   [ErrorCode.KafkaRejected]: { message: 'Kafka rejected the message; it was not sent' },
   [ErrorCode.KafkaUnavailable]: { message: 'Kafka is unavailable; the message was not sent' },

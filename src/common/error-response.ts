@@ -52,6 +52,8 @@ export function statusOf(code: ErrorCode): number {
       return 403;
     case ErrorCode.NotFound:
       return 404;
+    case ErrorCode.NotAcceptable:
+      return 406;
     case ErrorCode.RequestTimeout:
       return 408;
     case ErrorCode.IdempotencyKeyInUse:

@@ -10,6 +10,8 @@ export enum ErrorCode {
   HeadersTooLarge = 'HEADERS_TOO_LARGE',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
+  /** The Accept header names no type the endpoint produces (the actuator's JSON types). */
+  NotAcceptable = 'NOT_ACCEPTABLE',
   Unauthenticated = 'UNAUTHENTICATED',
   NotFound = 'NOT_FOUND',
   /** A request with this Idempotency-Key is still being processed. */

@@ -259,13 +259,16 @@ export function installHttpLayer(app: INestApplication): void {
     const status = reply.statusCode;
     const template = request.routeOptions.url;
     const seconds = reply.elapsedTime / 1000;
+    // Spring's `exception` and `error` tags: the class of what was thrown, `none` when nothing was.
+    const exception = (reply as WithExceptionClass)[EXCEPTION_CLASS] ?? 'none';
     metrics.httpRequests.observe(
       {
+        exception,
         method: request.method,
+        error: exception,
         uri: template === undefined ? unmatchedUri(status) : springTemplate(template),
-        status: String(status),
         outcome: outcomeOf(status),
-        exception: (reply as WithExceptionClass)[EXCEPTION_CLASS] ?? 'None',
+        status: String(status),
       },
       seconds,
     );

@@ -9,7 +9,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { Histogram } from 'prom-client';
+import { Distribution } from '../observability/distribution';
 import { ApiErrorResponses } from '../common/error-body.dto';
 import { ErrorCode } from '../common/errors';
 import { Metrics } from '../observability/metrics';
@@ -84,7 +84,7 @@ export class MessagesController {
   }
 
   /** The seed's @Timed: every call is observed, success or not. */
-  private async timed<T>(histogram: Histogram, fn: () => Promise<T>): Promise<T> {
+  private async timed<T>(histogram: Distribution, fn: () => Promise<T>): Promise<T> {
     const stop = histogram.startTimer();
     try {
       return await fn();

@@ -8,13 +8,21 @@ import {
 import { AppConfig } from '../config/app-config';
 import { HealthCheck, HealthComponent, HealthRegistry, HealthStatus } from './health-registry';
 
-/** Spring Boot's health JSON: `{"status":"UP","components":{"kafka":{"status":"UP","details":{…}}}}`. */
+/**
+ * Spring Boot's health JSON: `{"status":"UP","groups":["liveness","readiness"],"components":{"kafka":…}}`
+ * (`groups` on the root only; `details` instead of `components` in the v2 media type).
+ */
 export interface HealthReport {
   status: HealthStatus;
+  groups?: HealthGroupName[];
   components?: Record<string, HealthComponent>;
+  details?: Record<string, unknown>;
 }
 
-export type HealthGroup = 'all' | 'liveness' | 'readiness';
+export type HealthGroup = 'all' | HealthGroupName;
+/** The health groups, as Spring's root health lists them. */
+export type HealthGroupName = 'liveness' | 'readiness';
+export const HEALTH_GROUPS: HealthGroupName[] = ['liveness', 'readiness'];
 
 /** Spring's order: the worst status wins; UNKNOWN counts least. */
 const SEVERITY: Record<HealthStatus, number> = { DOWN: 3, OUT_OF_SERVICE: 2, UP: 1, UNKNOWN: 0 };
@@ -80,7 +88,12 @@ export class HealthReporter {
       result.status === 'shutting_down'
         ? 'OUT_OF_SERVICE'
         : aggregate(Object.values(ordered).map((c) => c.status));
-    return only === undefined ? { status, components: ordered } : (ordered[only] ?? { status: 'UNKNOWN' });
+    if (only !== undefined) {
+      return ordered[only] ?? { status: 'UNKNOWN' };
+    }
+    return group === 'all'
+      ? { status, groups: HEALTH_GROUPS, components: ordered }
+      : { status, components: ordered };
   }
 
   private async bounded(check: HealthCheck): Promise<HealthComponent> {

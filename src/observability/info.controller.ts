@@ -1,5 +1,6 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, UseInterceptors } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { ActuatorContentNegotiation } from './actuator-media-type';
 
 export interface InfoReport {
   app: { name: string; version: string; environment: string };
@@ -13,6 +14,7 @@ export interface InfoReport {
  * never broker credentials, keys or certificates.
  */
 @Controller('actuator/info')
+@UseInterceptors(ActuatorContentNegotiation)
 export class InfoController {
   private readonly info: InfoReport;
 

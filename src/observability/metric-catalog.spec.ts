@@ -1,4 +1,5 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { Distribution } from './distribution';
 import { HealthStatus } from './health-registry';
 import { aggregate, httpStatusOf } from './health-reporter';
 import { MetricCatalog, micrometerName, parseTagFilters } from './metric-catalog';
@@ -11,20 +12,22 @@ describe(MetricCatalog.name, () => {
     labelNames: ['type'],
     registers: [registry],
   });
-  const timer = new Histogram({
+  const timer = new Distribution({
     name: 'x_send_seconds',
     help: 'time',
     labelNames: ['uri'],
+    buckets: [0.1, 1],
     registers: [registry],
   });
+  new Gauge({ name: 'process_start_time_seconds', help: 'start', registers: [registry] }).set(1.7e9);
   sent.inc({ type: 'INFO' }, 2);
   sent.inc({ type: 'ERROR' });
   timer.observe({ uri: '/a' }, 0.5);
   timer.observe({ uri: '/b' }, 0.25);
   const sut = new MetricCatalog(registry);
 
-  it('names metrics as Micrometer does: counters without _total, timers without _seconds', async () => {
-    expect(await sut.names()).toEqual(['x.messages.sent', 'x.send']);
+  it('names metrics as Micrometer does: counters without _total, timers without _seconds, no _max of their own', async () => {
+    expect(await sut.names()).toEqual(['process.start.time', 'x.messages.sent', 'x.send']);
     expect(micrometerName({ name: 'process_resident_memory_bytes', type: 'gauge' })).toBe(
       'process.resident.memory.bytes',
     );
@@ -34,19 +37,37 @@ describe(MetricCatalog.name, () => {
     expect(await sut.describe('x.messages.sent')).toEqual({
       name: 'x.messages.sent',
       description: 'sent',
-      baseUnit: null,
       measurements: [{ statistic: 'COUNT', value: 3 }],
       availableTags: [{ tag: 'type', values: ['ERROR', 'INFO'] }],
     });
   });
 
-  it('gives a timer COUNT and TOTAL_TIME in seconds, filtered by tag, also under its Prometheus name', async () => {
+  it('gives a timer COUNT, TOTAL_TIME and MAX in seconds, filtered by tag, also under its Prometheus name', async () => {
     expect(await sut.describe('x_send_seconds', { uri: '/a' })).toMatchObject({
       baseUnit: 'seconds',
       measurements: [
         { statistic: 'COUNT', value: 1 },
         { statistic: 'TOTAL_TIME', value: 0.5 },
+        { statistic: 'MAX', value: 0.5 },
       ],
+      availableTags: [],
+    });
+  });
+
+  it('takes MAX as the largest of the series, not their sum', async () => {
+    expect((await sut.describe('x.send'))?.measurements).toEqual([
+      { statistic: 'COUNT', value: 2 },
+      { statistic: 'TOTAL_TIME', value: 0.75 },
+      { statistic: 'MAX', value: 0.5 },
+    ]);
+  });
+
+  it("shows prom-client's process metrics under Micrometer's name and unit", async () => {
+    expect(await sut.describe('process.start.time')).toEqual({
+      name: 'process.start.time',
+      description: 'start',
+      baseUnit: 'seconds',
+      measurements: [{ statistic: 'VALUE', value: 1.7e9 }],
       availableTags: [],
     });
   });

@@ -1,5 +1,6 @@
-import { Controller, Get, NotFoundException, Param, Query } from '@nestjs/common';
+import { Controller, Get, NotFoundException, Param, Query, UseInterceptors } from '@nestjs/common';
 import { ErrorCode, ServiceError } from '../common/errors';
+import { ActuatorContentNegotiation } from './actuator-media-type';
 import { metricsRegistry } from './cluster-metrics';
 import { MetricCatalog, MetricDescription, parseTagFilters } from './metric-catalog';
 
@@ -9,6 +10,7 @@ import { MetricCatalog, MetricDescription, parseTagFilters } from './metric-cata
  * over the workers when WORKERS > 1).
  */
 @Controller('actuator/metrics')
+@UseInterceptors(ActuatorContentNegotiation)
 export class MetricsController {
   @Get()
   async names(): Promise<{ names: string[] }> {

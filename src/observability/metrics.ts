@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Histogram, register } from 'prom-client';
+import { Counter, Gauge, register } from 'prom-client';
+import { Distribution } from './distribution';
+import { registerProcessMetrics } from './process-metrics';
 
 const DEFAULT_GAUGES_NAMED_TOTAL = [
   'nodejs_active_handles_total',
@@ -12,15 +14,20 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 function counter<T extends string>(name: string, help: string, labelNames: readonly T[] = []): Counter<T> {
   return (register.getSingleMetric(name) as Counter<T>) ?? new Counter({ name, help, labelNames });
 }
+/** One Distribution per name for the process, like the registry's metrics (apps started in tests share them). */
+const distributions = new Map<string, Distribution>();
 function histogram<T extends string>(
   name: string,
   help: string,
   labelNames: readonly T[] = [],
   buckets = LATENCY_BUCKETS,
-): Histogram<T> {
-  return (
-    (register.getSingleMetric(name) as Histogram<T>) ?? new Histogram({ name, help, labelNames, buckets })
-  );
+): Distribution<T> {
+  let made = distributions.get(name) as Distribution<T> | undefined;
+  if (!made) {
+    made = new Distribution({ name, help, labelNames, buckets });
+    distributions.set(name, made);
+  }
+  return made;
 }
 function gauge<T extends string>(name: string, help: string, labelNames: readonly T[] = []): Gauge<T> {
   return (register.getSingleMetric(name) as Gauge<T>) ?? new Gauge({ name, help, labelNames });
@@ -28,7 +35,8 @@ function gauge<T extends string>(name: string, help: string, labelNames: readonl
 
 /**
  * Every metric the service defines, under the names Micrometer gives the seed's meters in Prometheus
- * (kafka.producer.messages.sent → kafka_producer_messages_sent_total, …). Registered on prom-client's
+ * (kafka.producer.messages.sent → kafka_producer_messages_sent_total, …); histograms are Micrometer's
+ * timers and distribution summaries, with their windowed `_max` gauge. Registered on prom-client's
  * default registry, which /actuator/prometheus exposes. Labels are low-cardinality: topic, type, error
  * class, route template; never ids or keys.
  */
@@ -40,6 +48,7 @@ export class Metrics {
     for (const name of DEFAULT_GAUGES_NAMED_TOTAL) {
       register.removeSingleMetric(name);
     }
+    registerProcessMetrics();
   }
 
   readonly messagesSent = counter('kafka_producer_messages_sent_total', 'Messages the broker acknowledged', [
@@ -76,11 +85,12 @@ export class Metrics {
     'Time taken to process batch send request',
   );
   readonly httpRequests = histogram('http_server_requests_seconds', 'HTTP server requests', [
-    'method',
-    'uri',
-    'status',
-    'outcome',
     'exception',
+    'method',
+    'error',
+    'uri',
+    'outcome',
+    'status',
   ] as const);
   readonly httpClientErrors = counter(
     'http_server_client_errors_total',

@@ -4,6 +4,7 @@ import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { DestinationStream } from 'pino';
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfig } from '../config/app-config';
+import { ActuatorController } from './actuator.controller';
 import { HealthController } from './health.controller';
 import { HealthRegistry } from './health-registry';
 import { HealthReporter } from './health-reporter';
@@ -16,7 +17,8 @@ import { AggregatingPrometheusController } from './prometheus.controller';
 /**
  * The operational surface, shaped like Spring Boot Actuator: metric definitions and
  * /actuator/prometheus (with Node's default process metrics), /actuator/health and its probe groups,
- * /actuator/info, /actuator/metrics; request ids and the HTTP request timer; structured logging.
+ * /actuator/info, /actuator/metrics, the /actuator links index and OPTIONS on each endpoint, each JSON
+ * answer in the negotiated actuator media type; request ids and the HTTP request timer; structured logging.
  */
 @Global()
 @Module({
@@ -34,7 +36,7 @@ import { AggregatingPrometheusController } from './prometheus.controller';
       useFactory: (config: AppConfig, destination: DestinationStream) => loggerParams(config, destination),
     }),
   ],
-  controllers: [HealthController, InfoController, MetricsController],
+  controllers: [ActuatorController, HealthController, InfoController, MetricsController],
   providers: [Metrics, HealthRegistry, HealthReporter],
   exports: [Metrics, HealthRegistry],
 })
