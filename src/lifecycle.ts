@@ -15,8 +15,8 @@ import { stopTracing } from './observability/tracing';
  *      request in flight to be answered (a send is answered only once the broker acknowledged it or failed);
  *   4. app.close() runs Nest's hooks:
  *      beforeApplicationShutdown, while the producers are still up:
- *        - FeedbackConsumer: kafkajs finishes the record in hand (its dead-letter write may need a producer),
- *          commits it, and the consumer leaves its group;
+ *        - FeedbackConsumer stops its ConsumerRunner: kafkajs finishes the record in hand (its dead-letter
+ *          write may need a producer), the runner commits it, and the consumer leaves its group;
  *        - ProducerService: flushes whatever RecordAccumulator still holds (a safety net: step 3 drained it);
  *      then the HTTP server is closed, and onApplicationShutdown:
  *        - RecordSender: waits for running transactions, then disconnects every producer;
