@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /*
  * `npm run start:local`: the whole service on this machine, from a fresh clone, in one command.
- *   1. installs npm dependencies if node_modules is missing (npm ci),
+ *   1. installs npm dependencies if node_modules is missing (npm ci), and Java and Maven with apt-get if
+ *      missing (scripts/ensure-tools.js: as root or with passwordless sudo, else it names what to install),
  *   2. uses the Kafka broker that answers at KAFKA_BROKERS (default localhost:29092), or starts the
  *      project's local broker on that port (scripts/kafka/local-kafka.js; stop it with `npm run kafka:stop`),
  *   3. builds the service and runs it in the foreground (Ctrl-C stops it gracefully).
@@ -11,6 +12,7 @@
 const { spawnSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { ensureTools } = require('./ensure-tools');
 
 const ROOT = path.resolve(__dirname, '..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -24,6 +26,12 @@ function run(command, args) {
 
 if (!fs.existsSync(path.join(ROOT, 'node_modules', 'kafkajs'))) {
   run(npm, ['ci']);
+}
+try {
+  ensureTools({ programs: ['java', 'mvn'] });
+} catch (error) {
+  console.error(error.message);
+  process.exit(1);
 }
 const brokers = process.env.KAFKA_BROKERS || 'localhost:29092';
 const ensure = spawnSync(

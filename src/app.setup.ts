@@ -31,6 +31,6 @@ export function configureApp(app: NestFastifyApplication): NestFastifyApplicatio
     );
   // OpenAPI document and Swagger UI at /api/docs (JSON at /api/docs-json).
   setupOpenApi(app);
-  // No enableShutdownHooks(): main.ts owns SIGTERM/SIGINT so it can bound the drain and exit 0.
+  // No enableShutdownHooks(): src/lifecycle.ts owns SIGTERM/SIGINT so it can bound the drain and exit 0.
   return app;
 }

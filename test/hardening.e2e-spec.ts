@@ -4,6 +4,7 @@ import * as fc from 'fast-check';
 import { Admin } from 'kafkajs';
 import { registeredRoutes } from '../src/http/http-server';
 import { RunningApp, startApp, testAdmin, uniqueTopic } from './support/app';
+import { eventually } from './support/eventually';
 import { expectErrorShape } from './support/http';
 
 interface RawAnswer {
@@ -412,10 +413,7 @@ describe('hardening: every bad request gets a 4xx in the error shape, fast, with
       }
     }, 500);
     try {
-      const deadline = Date.now() + 10000;
-      while (closedAt.length < sockets.length && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await eventually(() => expect(closedAt).toHaveLength(sockets.length), 10000);
     } finally {
       clearInterval(dribble);
       sockets.forEach((socket) => socket.destroy());

@@ -1,6 +1,7 @@
 import { RunningApp, startApp } from './support/app';
 import { get, post } from './support/http';
-import { eventually, promtoolCheckMetrics, RunningPrometheus, startPrometheus } from './support/prometheus';
+import { eventually } from './support/eventually';
+import { promtoolCheckMetrics, RunningPrometheus, startPrometheus } from './support/prometheus';
 
 describe('A real Prometheus scraping /actuator/prometheus', () => {
   let running: RunningApp;
@@ -26,14 +27,13 @@ describe('A real Prometheus scraping /actuator/prometheus', () => {
     expect(statuses).toEqual([200, 200, 200, 200]);
     const sent = 5;
 
-    const scraped = await eventually(async () => {
-      const [total] = await prometheus.query('sum(kafka_producer_messages_sent_total)');
-      return total?.value === sent;
+    const total = await eventually(async () => {
+      const [scraped] = await prometheus.query('sum(kafka_producer_messages_sent_total)');
+      expect(scraped?.value).toBe(sent);
+      return scraped;
     }, 20000);
-    const [total] = await prometheus.query('sum(kafka_producer_messages_sent_total)');
     const byType = await prometheus.query('sum by (type) (kafka_producer_messages_sent_total)');
 
-    expect(scraped).toBe(true);
     expect(total?.value).toBe(sent);
     expect(Object.fromEntries(byType.map((s) => [s.metric.type, s.value]))).toEqual({
       INFO: 3,
@@ -51,14 +51,16 @@ describe('A real Prometheus scraping /actuator/prometheus', () => {
   }, 30000);
 
   it("stores Spring's http_server_requests_seconds with the route template as uri", async () => {
-    const found = await eventually(async () => {
-      const series = await prometheus.query(
+    const series = await eventually(async () => {
+      const found = await prometheus.query(
         'http_server_requests_seconds_count{uri="/actuator/prometheus",method="GET",status="200",outcome="SUCCESS"}',
       );
-      return series.length === 1 && (series[0]?.value ?? 0) > 0;
+      expect(found).toHaveLength(1);
+      expect(found[0]?.value).toBeGreaterThan(0);
+      return found;
     }, 10000);
 
-    expect(found).toBe(true);
+    expect(series[0]?.metric).toMatchObject({ uri: '/actuator/prometheus', status: '200' });
   }, 20000);
 
   it('passes promtool check metrics without problems', async () => {

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 
 /**
- * Closed by main.ts when shutdown begins. From then on /api/** requests that still arrive on kept-alive
- * connections get 503 SHUTTING_DOWN and every response asks the client to close its connection, so the
+ * Closed when shutdown begins (step 2 in src/lifecycle.ts). From then on /api/** requests that still arrive
+ * on kept-alive connections get 503 SHUTTING_DOWN and every response asks the client to close its connection, so the
  * HTTP server can finish draining instead of serving a keep-alive load forever (see installHttpLayer).
  */
 @Injectable()

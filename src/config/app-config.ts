@@ -41,6 +41,11 @@ export class AppConfig {
     sasl?: { mechanism: SaslMechanismName; username: string; password: string };
   };
   readonly topics: { messages: TopicSpec; feedback: TopicSpec };
+  /**
+   * Every topic the service creates at start-up if missing (TopicProvisioner), derived here and only here:
+   * the message topic, the feedback topic, and the feedback dead-letter topic when the consumer is enabled.
+   */
+  readonly provisionedTopics: readonly TopicSpec[];
   readonly producer: {
     compression: CompressionCodecName;
     batchSizeBytes: number;
@@ -156,6 +161,11 @@ export class AppConfig {
       actuatorRequiresApiKey: env.ACTUATOR_REQUIRE_API_KEY,
     };
     this.shutdown = { timeoutMs: env.SHUTDOWN_TIMEOUT_MS };
+    this.provisionedTopics = [
+      this.topics.messages,
+      this.topics.feedback,
+      ...(this.feedback.enabled ? [this.feedback.deadLetterTopic] : []),
+    ];
     this.idempotency = {
       enabled: env.IDEMPOTENCY_ENABLED,
       ttlMs: env.IDEMPOTENCY_KEY_TTL_MS,

@@ -1,28 +1,16 @@
 import { Test } from '@nestjs/testing';
-import { EachMessagePayload } from 'kafkajs';
 import { AppConfig } from '../config/app-config';
-import { KAFKA_CLIENT } from '../kafka/kafka.constants';
+import {
+  ConsumedRecord,
+  ConsumerRunner,
+  ConsumerRunnerFactory,
+  ConsumerRunnerOptions,
+  ConsumerState,
+} from '../kafka/consumer-runner';
 import { HealthRegistry } from '../observability/health-registry';
 import { Metrics } from '../observability/metrics';
 import { FeedbackRecordProcessor } from './feedback-record.processor';
 import { FeedbackConsumer } from './feedback.consumer';
-
-/** Just enough of a kafkajs Consumer: records calls and lets a test fire instrumentation events. */
-function fakeConsumer() {
-  const listeners = new Map<string, (event: { payload: unknown }) => void>();
-  return {
-    events: { GROUP_JOIN: 'join', REBALANCING: 'rebalancing', CRASH: 'crash', DISCONNECT: 'disconnect' },
-    on: jest.fn((name: string, listener: (event: { payload: unknown }) => void) =>
-      listeners.set(name, listener),
-    ),
-    emit: (name: string, payload: unknown) => listeners.get(name)?.({ payload }),
-    connect: jest.fn().mockResolvedValue(undefined),
-    subscribe: jest.fn().mockResolvedValue(undefined),
-    run: jest.fn().mockResolvedValue(undefined),
-    commitOffsets: jest.fn().mockResolvedValue(undefined),
-    disconnect: jest.fn().mockResolvedValue(undefined),
-  };
-}
 
 const feedback = {
   enabled: true,
@@ -33,10 +21,23 @@ const feedback = {
   retryBackoffMs: 200,
 };
 
+/** The Kafka boundary: a runner whose state the test sets, built by a factory that keeps its options. */
+class FakeRunner {
+  state: ConsumerState = 'STARTING';
+  assignedPartitions: number[] = [];
+  lastError?: { message: string; at: string };
+  start = jest.fn();
+  stop = jest.fn(() => {
+    this.state = 'STOPPED';
+    return Promise.resolve();
+  });
+}
+
 describe(FeedbackConsumer.name, () => {
-  let consumers: ReturnType<typeof fakeConsumer>[];
-  let kafka: { consumer: jest.Mock };
+  let runner: FakeRunner;
+  let options: ConsumerRunnerOptions | undefined;
   let processRecord: jest.Mock;
+  let metrics: Metrics;
 
   async function create(enabled = true): Promise<FeedbackConsumer> {
     const moduleRef = await Test.createTestingModule({
@@ -44,151 +45,123 @@ describe(FeedbackConsumer.name, () => {
         FeedbackConsumer,
         Metrics,
         HealthRegistry,
-        { provide: KAFKA_CLIENT, useValue: kafka },
+        {
+          provide: ConsumerRunnerFactory,
+          useValue: {
+            create: (given: ConsumerRunnerOptions) => {
+              options = given;
+              return runner as unknown as ConsumerRunner;
+            },
+          },
+        },
         { provide: AppConfig, useValue: { feedback: { ...feedback, enabled } } },
         { provide: FeedbackRecordProcessor, useValue: { process: processRecord } },
       ],
     }).compile();
-    moduleRef.get(FeedbackConsumer).onModuleInit();
-    return moduleRef.get(FeedbackConsumer);
-  }
-
-  function payload(offset: string): EachMessagePayload {
-    return {
-      topic: 'feedback-topic',
-      partition: 2,
-      message: { offset, key: null, value: Buffer.from('{}'), headers: {}, timestamp: '0', attributes: 0 },
-      heartbeat: () => Promise.resolve(),
-      pause: () => () => undefined,
-    };
+    metrics = moduleRef.get(Metrics);
+    const sut = moduleRef.get(FeedbackConsumer);
+    sut.onModuleInit();
+    return sut;
   }
 
   beforeEach(() => {
-    consumers = [];
-    kafka = {
-      consumer: jest.fn(() => {
-        const consumer = fakeConsumer();
-        consumers.push(consumer);
-        return consumer;
-      }),
-    };
+    runner = new FakeRunner();
+    options = undefined;
     processRecord = jest.fn().mockResolvedValue({ outcome: 'handled', attempts: 1 });
   });
-  afterEach(() => jest.useRealTimers());
 
-  it('joins exactly the configured group, from the earliest offset, with auto-commit off', async () => {
-    const sut = await create();
-
-    sut.onApplicationBootstrap();
-    await new Promise(setImmediate);
-
-    expect(kafka.consumer).toHaveBeenCalledWith(expect.objectContaining({ groupId: feedback.groupId }));
-    expect(consumers[0]?.subscribe).toHaveBeenCalledWith({ topics: ['feedback-topic'], fromBeginning: true });
-    expect(consumers[0]?.run).toHaveBeenCalledWith(expect.objectContaining({ autoCommit: false }));
-  });
-
-  it('does not hold up start-up while Kafka does not answer', async () => {
-    kafka.consumer.mockReturnValue({ ...fakeConsumer(), connect: () => new Promise(() => undefined) });
+  it('starts one consumer on the configured topic and group, without waiting for it', async () => {
     const sut = await create();
 
     sut.onApplicationBootstrap();
 
+    expect(options).toMatchObject({ groupId: feedback.groupId, topic: 'feedback-topic' });
+    expect(runner.start).toHaveBeenCalledTimes(1);
     expect(sut.healthComponent()).toMatchObject({ status: 'UNKNOWN', details: { state: 'STARTING' } });
   });
 
-  /** A started consumer and the eachMessage handler it gave kafkajs. */
-  async function running() {
+  it('hands every record, with its heartbeat, to the processor', async () => {
     const sut = await create();
     sut.onApplicationBootstrap();
-    await new Promise(setImmediate);
-    const consumer = consumers[0]!;
-    const { eachMessage } = consumer.run.mock.calls[0][0] as {
-      eachMessage: (p: EachMessagePayload) => Promise<void>;
+    const record: ConsumedRecord = {
+      topic: 'feedback-topic',
+      partition: 1,
+      offset: '9',
+      key: null,
+      value: Buffer.from('{"content":"thanks"}'),
+      headers: {},
+      timestamp: '0',
     };
-    return { consumer, eachMessage };
-  }
+    const heartbeat = (): Promise<void> => Promise.resolve();
 
-  it('commits the offset after the record (offset + 1), only once the processor finished with it', async () => {
-    const { consumer, eachMessage } = await running();
-    let finish: () => void = () => undefined;
-    processRecord.mockReturnValue(new Promise<void>((resolve) => (finish = resolve)));
+    await options!.handle(record, heartbeat);
 
-    const handling = eachMessage(payload('41'));
-    await new Promise(setImmediate);
-    expect(consumer.commitOffsets).not.toHaveBeenCalled();
-    finish();
-    await handling;
-
-    expect(consumer.commitOffsets).toHaveBeenCalledWith([
-      { topic: 'feedback-topic', partition: 2, offset: '42' },
-    ]);
+    expect(processRecord).toHaveBeenCalledWith(record, heartbeat);
   });
 
-  it('leaves the record uncommitted when the processor fails (the dead letter could not be written)', async () => {
-    const { consumer, eachMessage } = await running();
-    processRecord.mockRejectedValue(new Error('the broker is down'));
-
-    await expect(eachMessage(payload('7'))).rejects.toThrow('the broker is down');
-    expect(consumer.commitOffsets).not.toHaveBeenCalled();
-  });
-
-  it('reports RUNNING with its partitions once in the group, and DOWN with the error after a crash', async () => {
+  it('lets a processor failure through, so the record is not committed', async () => {
     const sut = await create();
     sut.onApplicationBootstrap();
-    await new Promise(setImmediate);
-    const consumer = consumers[0]!;
+    processRecord.mockRejectedValue(new Error('the dead letter could not be written'));
 
-    consumer.emit('join', { memberAssignment: { 'feedback-topic': [2, 0] } });
-    expect(sut.healthComponent()).toMatchObject({
+    await expect(options!.handle({} as ConsumedRecord, () => Promise.resolve())).rejects.toThrow(
+      'the dead letter could not be written',
+    );
+  });
+
+  it('shows UP with its partitions while in the group, and DOWN with the last error while reconnecting', async () => {
+    const sut = await create();
+    sut.onApplicationBootstrap();
+
+    Object.assign(runner, { state: 'RUNNING', assignedPartitions: [0, 2] });
+    expect(sut.healthComponent()).toEqual({
       status: 'UP',
-      details: { state: 'RUNNING', group: feedback.groupId, assignedPartitions: [0, 2] },
+      details: {
+        state: 'RUNNING',
+        group: feedback.groupId,
+        topic: 'feedback-topic',
+        deadLetterTopic: 'feedback-topic.DLT',
+        assignedPartitions: [0, 2],
+      },
     });
-    consumer.emit('crash', { error: new Error('coordinator gone'), restart: true });
+    const lastError = { message: 'consumer crashed: coordinator gone', at: '2026-01-01T00:00:00.000Z' };
+    Object.assign(runner, { state: 'RECONNECTING', assignedPartitions: [], lastError });
     expect(sut.healthComponent()).toMatchObject({
       status: 'DOWN',
-      details: { state: 'RECONNECTING', lastError: { message: 'consumer crashed: coordinator gone' } },
+      details: { state: 'RECONNECTING', lastError },
     });
   });
 
-  it('builds a new consumer when kafkajs gives up on a crash it will not restart from', async () => {
-    jest.useFakeTimers();
+  it('counts group membership in kafka_consumer_connected', async () => {
     const sut = await create();
     sut.onApplicationBootstrap();
-    await jest.advanceTimersByTimeAsync(0);
 
-    consumers[0]!.emit('crash', { error: new Error('not retriable'), restart: false });
-    await jest.advanceTimersByTimeAsync(5000);
+    options!.membershipChanged!(true);
+    const joined = (await metrics.consumerConnected.get()).values;
+    options!.membershipChanged!(false);
+    const left = (await metrics.consumerConnected.get()).values;
 
-    expect(consumers).toHaveLength(2);
-    expect(consumers[1]?.run).toHaveBeenCalled();
+    expect(joined).toEqual([{ value: 1, labels: { group: feedback.groupId } }]);
+    expect(left).toEqual([{ value: 0, labels: { group: feedback.groupId } }]);
   });
 
-  it('retries in the background when it cannot connect, and leaves the group at shutdown', async () => {
-    jest.useFakeTimers();
-    kafka.consumer.mockImplementationOnce(() => {
-      const consumer = { ...fakeConsumer(), connect: jest.fn().mockRejectedValue(new Error('ECONNREFUSED')) };
-      consumers.push(consumer);
-      return consumer;
-    });
+  it('leaves the group at shutdown and then shows OUT_OF_SERVICE', async () => {
     const sut = await create();
     sut.onApplicationBootstrap();
-    await jest.advanceTimersByTimeAsync(0);
-    expect(sut.healthComponent().status).toBe('DOWN');
 
-    await jest.advanceTimersByTimeAsync(5000);
-    expect(consumers[1]?.run).toHaveBeenCalled();
     await sut.beforeApplicationShutdown();
 
-    expect(consumers[1]?.disconnect).toHaveBeenCalled();
+    expect(runner.stop).toHaveBeenCalledTimes(1);
     expect(sut.healthComponent()).toMatchObject({ status: 'OUT_OF_SERVICE', details: { state: 'STOPPED' } });
   });
 
-  it('reports UP with state DISABLED and creates no consumer when FEEDBACK_CONSUMER_ENABLED=false', async () => {
+  it('reports UP with state DISABLED and starts no consumer when FEEDBACK_CONSUMER_ENABLED=false', async () => {
     const sut = await create(false);
 
     sut.onApplicationBootstrap();
+    await sut.beforeApplicationShutdown();
 
-    expect(kafka.consumer).not.toHaveBeenCalled();
+    expect(options).toBeUndefined();
     expect(sut.healthComponent()).toMatchObject({ status: 'UP', details: { state: 'DISABLED' } });
   });
 });

@@ -1,6 +1,4 @@
 import { Module } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
-import { TopicProvisioner } from '../kafka/topic-provisioner';
 import { MessagesModule } from '../messages/messages.module';
 import { DeadLetterPublisher } from './dead-letter.publisher';
 import { FeedbackRecordProcessor } from './feedback-record.processor';
@@ -9,18 +7,12 @@ import { FeedbackHandler } from './feedback.handler';
 
 /**
  * The feedback path: FeedbackConsumer on the feedback topic, FeedbackHandler (the seed's
- * consumeFeedback), and dead-letter handling for records that cannot be handled.
+ * consumeFeedback), and dead-letter handling for records that cannot be handled. Its dead-letter topic is
+ * provisioned with the others (AppConfig.provisionedTopics).
  */
 @Module({
   imports: [MessagesModule],
   providers: [FeedbackConsumer, FeedbackRecordProcessor, FeedbackHandler, DeadLetterPublisher],
   exports: [FeedbackConsumer],
 })
-export class FeedbackModule {
-  constructor(provisioner: TopicProvisioner, config: AppConfig) {
-    // Before bootstrap, so the dead-letter topic is created with the others at start-up.
-    if (config.feedback.enabled) {
-      provisioner.addTopic(config.feedback.deadLetterTopic);
-    }
-  }
-}
+export class FeedbackModule {}

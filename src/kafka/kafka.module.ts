@@ -2,6 +2,7 @@ import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { Admin, Kafka, ProducerConfig } from 'kafkajs';
 import { AppConfig } from '../config/app-config';
 import { registerCompressionCodecs } from './compression';
+import { ConsumerRunnerFactory } from './consumer-runner';
 import { createKafkaClient } from './kafka-client.factory';
 import { KafkaHealth } from './kafka-health';
 import {
@@ -48,8 +49,9 @@ function supervisedProducer(
 
 /**
  * Owns kafkajs: the client, the idempotent and transactional producers, the admin (topic provisioning,
- * metadata) and consumer creation. The only module that imports kafkajs; the rest of the service talks to
- * RecordSender, TopicProvisioner and the KAFKA_CLIENT token (for consumers).
+ * metadata) and consumers (ConsumerRunner: handler called, record committed after it returns). The only
+ * module that imports kafkajs; the rest of the service talks to RecordSender, TopicProvisioner and
+ * ConsumerRunnerFactory.
  */
 @Global()
 @Module({
@@ -86,8 +88,16 @@ function supervisedProducer(
     RecordSender,
     TopicProvisioner,
     KafkaHealth,
+    ConsumerRunnerFactory,
   ],
-  exports: [KAFKA_CLIENT, KAFKA_ADMIN, RecordSender, TopicProvisioner, PartitionResolver],
+  exports: [
+    KAFKA_CLIENT,
+    KAFKA_ADMIN,
+    RecordSender,
+    TopicProvisioner,
+    PartitionResolver,
+    ConsumerRunnerFactory,
+  ],
 })
 export class KafkaModule implements OnApplicationShutdown {
   constructor(@Inject(KAFKA_ADMIN) private readonly admin: Admin) {}

@@ -14,7 +14,6 @@ const RETRY_EVERY_MS = 5000;
 @Injectable()
 export class TopicProvisioner implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(TopicProvisioner.name);
-  private readonly extraTopics: TopicSpec[] = [];
   private timer?: NodeJS.Timeout;
   private done = false;
   private stopped = false;
@@ -28,13 +27,9 @@ export class TopicProvisioner implements OnApplicationBootstrap, OnApplicationSh
     return this.done;
   }
 
-  /** Other modules (the feedback consumer's dead-letter topic) add their topics before bootstrap. */
-  addTopic(spec: TopicSpec): void {
-    this.extraTopics.push(spec);
-  }
-
-  topics(): TopicSpec[] {
-    return [this.config.topics.messages, this.config.topics.feedback, ...this.extraTopics];
+  /** The topics to create, as configuration derives them (AppConfig.provisionedTopics). */
+  topics(): readonly TopicSpec[] {
+    return this.config.provisionedTopics;
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -110,7 +110,7 @@ export class ProducerService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Graceful shutdown: by now the HTTP server has drained (main.ts), so this is a safety net that flushes
+   * Graceful shutdown: by now the HTTP server has drained (src/lifecycle.ts), so this is a safety net that flushes
    * anything still queued before KafkaModule disconnects the producers in onApplicationShutdown.
    */
   beforeApplicationShutdown(): Promise<void> {

@@ -53,6 +53,12 @@ export class Distribution<T extends string = string> {
     entry.max.record(value);
   }
 
+  /** Forgets every series (histogram and max). */
+  reset(): void {
+    this.histogram.reset();
+    this.maxes.clear();
+  }
+
   /** Starts timing; the returned function observes the seconds elapsed and returns them. */
   startTimer(labels: LabelValues<T> = {}): () => number {
     const start = process.hrtime.bigint();

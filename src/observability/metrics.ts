@@ -49,6 +49,14 @@ export class Metrics {
       register.removeSingleMetric(name);
     }
     registerProcessMetrics();
+    // The metrics live on prom-client's process-wide registry, so an app built after another in the same
+    // process (tests do) would inherit its counts: each app starts from zero. A no-op in a service process,
+    // which builds one app before counting anything.
+    for (const metric of Object.values(this) as unknown[]) {
+      if (metric instanceof Counter || metric instanceof Distribution || metric instanceof Gauge) {
+        metric.reset();
+      }
+    }
   }
 
   readonly messagesSent = counter('kafka_producer_messages_sent_total', 'Messages the broker acknowledged', [

@@ -1,3 +1,4 @@
+import { ensureTools } from '../../scripts/ensure-tools';
 import * as localKafka from '../../scripts/kafka/local-kafka';
 
 /** The broker this run starts (its state lives in .run/kafka-<name>); global teardown stops it. */
@@ -8,6 +9,8 @@ const TEST_BROKER_NAME = process.env.KAFKA_TEST_BROKER_NAME ?? 'test';
  * must answer). Either way the tests read the address from KAFKA_BROKERS. Never skips: no broker, no run.
  */
 export default async function globalSetup(): Promise<void> {
+  // kcat, prometheus, openssl, chromium, java, maven: installed with apt-get if missing, else a loud stop.
+  ensureTools();
   const given = process.env.KAFKA_BROKERS;
   if (given) {
     if (!(await localKafka.answers(given, 15000))) {

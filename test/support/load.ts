@@ -11,7 +11,7 @@ export interface LoadResult {
 export function steadyLoad(
   url: string,
   options: { workers: number; pauseMs: number; marker: string },
-): { stop: () => Promise<LoadResult> } {
+): { stop: () => Promise<LoadResult>; current: LoadResult } {
   const result: LoadResult = { ok: [], failures: [], timeline: [] };
   let running = true;
   const worker = async (w: number): Promise<void> => {
@@ -41,6 +41,8 @@ export function steadyLoad(
   };
   const workers = Array.from({ length: options.workers }, (_, w) => worker(w));
   return {
+    /** The answers so far (it grows until stop): for awaiting a condition on the load. */
+    current: result,
     stop: async () => {
       running = false;
       await Promise.all(workers);

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../scripts/kafka/local-kafka';
+import { eventually } from './eventually';
 
 export interface RunningPrometheus {
   url: string;
@@ -65,19 +66,16 @@ export async function startPrometheus(target: string): Promise<RunningPrometheus
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  for (let waited = 0; ; waited += 200) {
-    const ready = await fetch(`${url}/-/ready`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ready) {
-      break;
-    }
-    if (child.exitCode !== null || waited > 20000) {
-      await stop();
-      throw new Error(`Prometheus did not become ready on ${url}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+  try {
+    await eventually(async () => {
+      if (child.exitCode !== null) {
+        throw new Error(`Prometheus exited with ${child.exitCode}`);
+      }
+      expect((await fetch(`${url}/-/ready`)).ok).toBe(true);
+    }, 20000);
+  } catch (error) {
+    await stop();
+    throw new Error(`Prometheus did not become ready on ${url}: ${(error as Error).message}`);
   }
   return {
     url,
@@ -99,16 +97,4 @@ export async function startPrometheus(target: string): Promise<RunningPrometheus
 export function promtoolCheckMetrics(exposition: string): { status: number | null; problems: string } {
   const result = spawnSync('promtool', ['check', 'metrics'], { input: exposition, encoding: 'utf8' });
   return { status: result.status, problems: `${result.stdout}${result.stderr}`.trim() };
-}
-
-/** Polls `probe` until it returns true or `timeoutMs` passes; returns whether it did. */
-export async function eventually(probe: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe().catch(() => false)) {
-      return true;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  return false;
 }

@@ -1,5 +1,5 @@
-import { RunningApp, startApp } from './support/app';
-import { expectErrorShape, post } from './support/http';
+import { RunningApp, startApp } from '../support/app';
+import { expectErrorShape, post } from '../support/http';
 
 interface Case {
   name: string;
