@@ -68,6 +68,8 @@ export class AppConfig {
   };
   readonly idempotency: { enabled: boolean; ttlMs: number; maxKeys: number; maxBytes: number };
   readonly security: { apiKeys: string[]; actuatorRequiresApiKey: boolean };
+  /** POST /api/events: on or off, the default topic, and the topic of each routed event type. */
+  readonly cloudEvents: { enabled: boolean; topic: TopicSpec; typeTopics: Map<string, TopicSpec> };
   readonly shutdown: { timeoutMs: number };
 
   constructor(env: Environment, version = '0.0.0') {
@@ -156,6 +158,17 @@ export class AppConfig {
       actuatorRequiresApiKey: env.ACTUATOR_REQUIRE_API_KEY,
     };
     this.shutdown = { timeoutMs: env.SHUTDOWN_TIMEOUT_MS };
+    this.cloudEvents = {
+      enabled: env.CLOUDEVENTS_ENABLED,
+      topic: topic(env.CLOUDEVENTS_TOPIC ?? env.KAFKA_TOPIC),
+      typeTopics: new Map(
+        (env.CLOUDEVENTS_TYPE_TOPICS ?? []).map((entry) => {
+          // Topic names hold no "=", so the last one separates them from the type.
+          const at = entry.lastIndexOf('=');
+          return [entry.slice(0, at).trim(), topic(entry.slice(at + 1).trim())];
+        }),
+      ),
+    };
     this.idempotency = {
       enabled: env.IDEMPOTENCY_ENABLED,
       ttlMs: env.IDEMPOTENCY_KEY_TTL_MS,

@@ -33,8 +33,16 @@ export class TopicProvisioner implements OnApplicationBootstrap, OnApplicationSh
     this.extraTopics.push(spec);
   }
 
+  /** Every topic the service writes to, once each (CloudEvents topics only while /api/events is on). */
   topics(): TopicSpec[] {
-    return [this.config.topics.messages, this.config.topics.feedback, ...this.extraTopics];
+    const { cloudEvents } = this.config;
+    const all = [
+      this.config.topics.messages,
+      this.config.topics.feedback,
+      ...(cloudEvents.enabled ? [cloudEvents.topic, ...cloudEvents.typeTopics.values()] : []),
+      ...this.extraTopics,
+    ];
+    return [...new Map(all.map((spec) => [spec.name, spec])).values()];
   }
 
   async onApplicationBootstrap(): Promise<void> {
