@@ -1,6 +1,7 @@
 import { Admin } from 'kafkajs';
+import { Metrics } from '../src/observability/metrics';
 import { RunningApp, startApp, testAdmin, uniqueTopic } from './support/app';
-import { expectErrorShape, post } from './support/http';
+import { expectErrorShape, get, post } from './support/http';
 import { kcatRead, kcatReadAll, KcatRecord } from './support/kcat';
 
 interface Delivery {
@@ -82,6 +83,10 @@ describe('POST /api/events: CloudEvents to Kafka records (real broker, read back
       'content-type': 'application/xml',
     });
     expect(record.headers).not.toHaveProperty('ce_datacontenttype');
+    const sent = await running.app.get(Metrics).messagesSent.get();
+    expect(sent.values.find((v) => v.labels.topic === topic && v.labels.type === 'CLOUDEVENT')?.value).toBe(
+      1,
+    );
   });
 
   it('binary mode keeps a JSON body as sent (not re-serialized) and keys by the event id', async () => {
@@ -333,6 +338,35 @@ describe('POST /api/events: CloudEvents to Kafka records (real broker, read back
     expectErrorShape(body, 413);
   });
 
+  it('answers 400 for ce-datacontenttype and malformed percent-encoding in binary mode', async () => {
+    const { status, body } = await send('x', {
+      'ce-specversion': '1.0',
+      'ce-id': '1',
+      'ce-source': '/s',
+      'ce-type': 't',
+      'ce-subject': '100%',
+      'ce-datacontenttype': 'text/plain',
+    });
+
+    expect(status).toBe(400);
+    expectErrorShape(body, 400);
+    expect(body.details).toEqual([
+      { field: 'header ce-subject', reason: 'the value has malformed percent-encoding' },
+      {
+        field: 'header ce-datacontenttype',
+        reason:
+          'datacontenttype is not an attribute header in binary mode (the body is the data, Content-Type its type)',
+      },
+    ]);
+  });
+
+  it('answers 415 for an event format other than JSON', async () => {
+    const { status, body } = await send('x', { 'content-type': 'application/cloudevents+avro' });
+
+    expect(status).toBe(415);
+    expectErrorShape(body, 415);
+  });
+
   it('needs an API key when keys are configured', async () => {
     const { status, body } = await post(`${running.url}/api/events`, 'x', {
       'ce-specversion': '1.0',
@@ -360,13 +394,13 @@ describe('POST /api/events with CLOUDEVENTS_ENABLED=false', () => {
   let running: RunningApp;
 
   beforeAll(async () => {
-    running = await startApp({ CLOUDEVENTS_ENABLED: 'false' });
+    running = await startApp({ CLOUDEVENTS_ENABLED: 'false', API_KEYS: KEY });
   });
   afterAll(async () => {
     await running.close();
   });
 
-  it('answers 404 in the error shape, as for an unknown route', async () => {
+  it('answers 404 in the error shape, as for an unknown route, before asking for an API key', async () => {
     const { status, body } = await post(`${running.url}/api/events`, 'x', {
       'ce-specversion': '1.0',
       'ce-id': '1',
@@ -377,5 +411,13 @@ describe('POST /api/events with CLOUDEVENTS_ENABLED=false', () => {
     expect(status).toBe(404);
     expectErrorShape(body, 404);
     expect(body.code).toBe('NOT_FOUND');
+  });
+
+  it('leaves the endpoint out of the OpenAPI document', async () => {
+    const { status, body } = await get<{ paths: Record<string, unknown> }>(`${running.url}/api/docs-json`);
+
+    expect(status).toBe(200);
+    expect(Object.keys(body.paths)).toContain('/api/messages');
+    expect(Object.keys(body.paths)).not.toContain('/api/events');
   });
 });
