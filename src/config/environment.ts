@@ -431,7 +431,7 @@ export class Environment {
   @Transform(csv)
   @IsOptional()
   @IsString({ each: true })
-  @Matches(/^[^=]+=[A-Za-z0-9._-]{1,249}$/, {
+  @Matches(/^.+=[A-Za-z0-9._-]{1,249}$/, {
     each: true,
     message: 'CLOUDEVENTS_TYPE_TOPICS must be type=topic[,type=topic…] with valid Kafka topic names',
   })

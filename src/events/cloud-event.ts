@@ -51,9 +51,12 @@ function canonical(name: string, value: unknown): string | { reason: string } {
  * as URI, time as RFC 3339, extension names and value types.
  */
 function validate(typed: Record<string, unknown>, prefix: string, errors: FieldError[]): void {
+  // An attribute refused already (a number as the id) is not reported missing as well.
+  const refused = new Set(errors.map((error) => error.field));
   for (const name of REQUIRED) {
-    if (typed[name] === undefined || typed[name] === '') {
-      errors.push({ field: fieldOf(prefix, name), reason: `${name} is a required attribute` });
+    const field = fieldOf(prefix, name);
+    if ((typed[name] === undefined || typed[name] === '') && !refused.has(field)) {
+      errors.push({ field, reason: `${name} is a required attribute` });
     }
   }
   if (
