@@ -162,9 +162,10 @@ function clientErrorOf(code: string | undefined): { status: number; code: ErrorC
  * AllExceptionsFilter writes every error response.
  *
  * onRequest (after routing, before the body is read): X-Request-Id, the server span (produce API), the
- * shutdown gate, the query parameter cap, the API key. Body: JSON only, bounded, parsed and shape-checked
- * (json-body.ts), except on routes that take raw bodies (raw-body.ts: /api/events' binary mode). onResponse: http_server_requests_seconds, the span's end, and the access and
- * slow-request log lines.
+ * shutdown gate, the query parameter cap, the API key; a route turned off answers 404 first. Body: JSON
+ * only, bounded, parsed and shape-checked (json-body.ts), except on routes that take raw bodies
+ * (raw-body.ts: /api/events' binary mode). onResponse: http_server_requests_seconds, the span's end, and
+ * the access and slow-request log lines.
  */
 export function installHttpLayer(app: INestApplication): void {
   const fastify = (app as NestFastifyApplication).getHttpAdapter().getInstance();
