@@ -1,6 +1,7 @@
 import { Admin } from 'kafkajs';
 import { Metrics } from '../src/observability/metrics';
 import { RunningApp, startApp, testAdmin, uniqueTopic } from './support/app';
+import { eventually } from './support/eventually';
 import { expectErrorShape, get, post } from './support/http';
 import { kcatRead, kcatReadAll, KcatRecord } from './support/kcat';
 
@@ -187,36 +188,50 @@ describe('POST /api/events: CloudEvents to Kafka records (real broker, read back
       [events[1]!.id, routed],
       [events[2]!.id, topic],
     ]);
-    for (const [i, result] of body.results.entries()) {
-      const record = readBack(result);
-      expect(record.headers.ce_id).toBe(events[i]!.id);
-      expect(JSON.parse(record.payload!)).toEqual({ i });
-    }
+    // The commit markers are written after the commit returns: read_committed sees them shortly after.
+    await eventually(() => {
+      for (const [i, result] of body.results.entries()) {
+        const record = readBack(result);
+        expect(record.headers.ce_id).toBe(events[i]!.id);
+        expect(JSON.parse(record.payload!)).toEqual({ i });
+      }
+    }, 10_000);
   });
 
   it('batched mode: a batch the broker refuses part way aborts as a whole, on every topic', async () => {
     const marker = `abort-${Date.now()}`;
-    const events = [
-      { specversion: '1.0', id: `${marker}-0`, source: '/b', type: 'com.example.batch', data: 'small' },
-      { specversion: '1.0', id: `${marker}-1`, source: '/b', type: 'com.example.routed', data: 'small' },
-      {
-        specversion: '1.0',
-        id: `${marker}-2`,
-        source: '/b',
-        type: 'com.example.batch',
-        data: 'y'.repeat(40000),
-      },
+    const event = (id: string, type: string, data: string) => ({
+      specversion: '1.0',
+      id,
+      source: '/b',
+      type,
+      data,
+    });
+    const aborted = [
+      event(`${marker}-0`, 'com.example.batch', 'small'),
+      event(`${marker}-1`, 'com.example.routed', 'small'),
+      event(`${marker}-2`, 'com.example.batch', 'y'.repeat(40000)),
     ];
-    const { status, body } = await send(JSON.stringify(events), {
+    const { status, body } = await send(JSON.stringify(aborted), {
       'content-type': 'application/cloudevents-batch+json',
     });
-
     expect(status).toBe(413);
     expectErrorShape(body, 413);
-    const visible = [...kcatReadAll(topic), ...kcatReadAll(routed)].filter((r) =>
-      r.headers.ce_id?.startsWith(marker),
-    );
-    expect(visible).toHaveLength(0);
+
+    // A later batch on both topics, once visible, puts the last stable offset past the aborted records:
+    // what read_committed shows then is final.
+    const after = [
+      event(`${marker}-after-0`, 'com.example.batch', 'a'),
+      event(`${marker}-after-1`, 'com.example.routed', 'b'),
+    ];
+    const later = await send(JSON.stringify(after), { 'content-type': 'application/cloudevents-batch+json' });
+    expect(later.status).toBe(200);
+    const ids = await eventually(() => {
+      const seen = [...kcatReadAll(topic), ...kcatReadAll(routed)].map((r) => r.headers.ce_id);
+      expect(seen).toEqual(expect.arrayContaining(after.map((e) => e.id)));
+      return seen;
+    }, 10_000);
+    expect(ids.filter((id) => aborted.some((e) => e.id === id))).toEqual([]);
   });
 
   it.each([
