@@ -16,7 +16,11 @@ const path = require('node:path');
 /** Program → Debian (12, bookworm) package, and why the project needs it. */
 const TOOLS = [
   { program: 'java', pkg: 'openjdk-17-jre-headless', why: 'runs the local Kafka broker' },
-  { program: 'javac', pkg: 'openjdk-17-jdk-headless', why: 'compiles the Spring Boot Admin server the actuator test registers with' },
+  {
+    program: 'javac',
+    pkg: 'openjdk-17-jdk-headless',
+    why: 'compiles the Spring Boot Admin server the actuator test registers with',
+  },
   { program: 'mvn', pkg: 'maven', why: 'fetches the Kafka jars from Maven Central' },
   { program: 'kcat', pkg: 'kcat', why: 'the independent client that reads back what landed in Kafka' },
   { program: 'prometheus', pkg: 'prometheus', why: 'scrapes the service in the observability tests' },

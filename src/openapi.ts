@@ -80,10 +80,14 @@ export function setupOpenApi(app: INestApplication): OpenAPIObject {
         'x-api-key',
       )
       .addTag('messages', 'Publish messages to the Kafka topic')
+      .addTag('events', 'Publish CloudEvents (HTTP protocol binding in, Kafka protocol binding out)')
       .addTag('actuator', 'Spring Boot Actuator-compatible operations endpoints')
       .build(),
   );
   describeActuator(document);
+  if (!config.cloudEvents.enabled) {
+    delete document.paths['/api/events'];
+  }
   SwaggerModule.setup(OPENAPI_UI_PATH, app, document, {
     jsonDocumentUrl: OPENAPI_JSON_PATH,
     customSiteTitle: `${config.app.name} API`,

@@ -73,6 +73,8 @@ export class AppConfig {
   };
   readonly idempotency: { enabled: boolean; ttlMs: number; maxKeys: number; maxBytes: number };
   readonly security: { apiKeys: string[]; actuatorRequiresApiKey: boolean };
+  /** POST /api/events: on or off, the default topic, and the topic of each routed event type. */
+  readonly cloudEvents: { enabled: boolean; topic: TopicSpec; typeTopics: Map<string, TopicSpec> };
   readonly shutdown: { timeoutMs: number };
 
   constructor(env: Environment, version = '0.0.0') {
@@ -161,10 +163,29 @@ export class AppConfig {
       actuatorRequiresApiKey: env.ACTUATOR_REQUIRE_API_KEY,
     };
     this.shutdown = { timeoutMs: env.SHUTDOWN_TIMEOUT_MS };
+    this.cloudEvents = {
+      enabled: env.CLOUDEVENTS_ENABLED,
+      topic: topic(env.CLOUDEVENTS_TOPIC ?? env.KAFKA_TOPIC),
+      typeTopics: new Map(
+        (env.CLOUDEVENTS_TYPE_TOPICS ?? []).map((entry) => {
+          // Topic names hold no "=", so the last one separates them from the type.
+          const at = entry.lastIndexOf('=');
+          return [entry.slice(0, at).trim(), topic(entry.slice(at + 1).trim())];
+        }),
+      ),
+    };
+    // Every topic the service writes to, once each (CloudEvents topics only while /api/events is on).
     this.provisionedTopics = [
-      this.topics.messages,
-      this.topics.feedback,
-      ...(this.feedback.enabled ? [this.feedback.deadLetterTopic] : []),
+      ...new Map(
+        [
+          this.topics.messages,
+          this.topics.feedback,
+          ...(this.feedback.enabled ? [this.feedback.deadLetterTopic] : []),
+          ...(this.cloudEvents.enabled
+            ? [this.cloudEvents.topic, ...this.cloudEvents.typeTopics.values()]
+            : []),
+        ].map((spec) => [spec.name, spec]),
+      ).values(),
     ];
     this.idempotency = {
       enabled: env.IDEMPOTENCY_ENABLED,

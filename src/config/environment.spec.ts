@@ -36,4 +36,13 @@ describe(validateEnvironment.name, () => {
     expect(env.MESSAGE_TYPES).toEqual(['INFO', 'AUDIT']);
     expect(env.KAFKA_SSL_ENABLED).toBe(true);
   });
+
+  it('refuses a CloudEvents routing entry without a valid topic, naming the variable', () => {
+    expect(() =>
+      validateEnvironment({ CLOUDEVENTS_TYPE_TOPICS: 'com.example.a=ok,com.example.b=bad topic' }),
+    ).toThrow(/CLOUDEVENTS_TYPE_TOPICS=.*must be type=topic/);
+    expect(() => validateEnvironment({ CLOUDEVENTS_TYPE_TOPICS: 'no-topic' })).toThrow(
+      /CLOUDEVENTS_TYPE_TOPICS/,
+    );
+  });
 });

@@ -416,6 +416,27 @@ export class Environment {
   @IsBoolean()
   ACTUATOR_REQUIRE_API_KEY = false;
 
+  /** POST /api/events (CloudEvents in, Kafka records out); off answers 404 as for any unknown route. */
+  @Transform(bool)
+  @IsBoolean()
+  CLOUDEVENTS_ENABLED = true;
+
+  /** Topic of CloudEvents whose type has no entry in CLOUDEVENTS_TYPE_TOPICS (default: KAFKA_TOPIC). */
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9._-]{1,249}$/, { message: 'CLOUDEVENTS_TOPIC is not a valid Kafka topic name' })
+  CLOUDEVENTS_TOPIC?: string;
+
+  /** Routing by event type: `type=topic,type2=topic2` (the type is matched exactly; topics are provisioned). */
+  @Transform(csv)
+  @IsOptional()
+  @IsString({ each: true })
+  @Matches(/^.+=[A-Za-z0-9._-]{1,249}$/, {
+    each: true,
+    message: 'CLOUDEVENTS_TYPE_TOPICS must be type=topic[,type=topic…] with valid Kafka topic names',
+  })
+  CLOUDEVENTS_TYPE_TOPICS?: string[];
+
   /** Longest graceful shutdown: in-flight sends finish and flush within it, then the process exits. */
   @Type(() => Number)
   @IsInt()

@@ -15,8 +15,12 @@ import { Metrics } from '../observability/metrics';
 import { endSpan, extractContext, SpanKind, startSpan, tracingOn } from '../observability/tracing';
 import { ApiKeys } from './api-keys';
 import { JSON_CONTENT_TYPE, parseJsonBody } from './json-body';
+import { CLOUDEVENTS_JSON_CONTENT_TYPE, readRawBody, takesRawBody } from './raw-body';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** The CloudEvents route (events/events.controller.ts), off when CLOUDEVENTS_ENABLED=false. */
+export const EVENTS_ROUTE = '/api/events';
 
 const SERVER_SPAN = Symbol('serverSpan');
 type TracedSpan = FastifyRequest & { [SERVER_SPAN]?: Span };
@@ -158,9 +162,10 @@ function clientErrorOf(code: string | undefined): { status: number; code: ErrorC
  * AllExceptionsFilter writes every error response.
  *
  * onRequest (after routing, before the body is read): X-Request-Id, the server span (produce API), the
- * shutdown gate, the query parameter cap, the API key. Body: JSON only, bounded, parsed and shape-checked
- * (json-body.ts). onResponse: http_server_requests_seconds, the span's end, and the access and
- * slow-request log lines.
+ * shutdown gate, the query parameter cap, the API key; a route turned off answers 404 first. Body: JSON
+ * only, bounded, parsed and shape-checked (json-body.ts), except on routes that take raw bodies
+ * (raw-body.ts: /api/events' binary mode). onResponse: http_server_requests_seconds, the span's end, and
+ * the access and slow-request log lines.
  */
 export function installHttpLayer(app: INestApplication): void {
   const fastify = (app as NestFastifyApplication).getHttpAdapter().getInstance();
@@ -169,6 +174,8 @@ export function installHttpLayer(app: INestApplication): void {
   const gate = app.get(ShutdownGate);
   const apiKeys = new ApiKeys(config);
   const { maxQueryParameters } = config.http;
+  // Routes turned off by configuration answer 404 as unknown ones do, before anything else is checked.
+  const disabledRoutes = new Set(config.cloudEvents.enabled ? [] : [EVENTS_ROUTE]);
 
   const routes: KnownRoute[] = [];
   ROUTES.set(app, routes);
@@ -183,10 +190,19 @@ export function installHttpLayer(app: INestApplication): void {
     (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
       void reply.header(REQUEST_ID_HEADER, request.id);
       const template = request.routeOptions.url;
+      if (template !== undefined && disabledRoutes.has(template)) {
+        done(
+          new ServiceError(
+            ErrorCode.NotFound,
+            `Cannot ${request.method} ${template}: CloudEvents ingestion is turned off (CLOUDEVENTS_ENABLED=false)`,
+          ),
+        );
+        return;
+      }
       // The API's requests get an HTTP server span, continuing the caller's traceparent when it sent one.
       // With the SDK off, only a request that brings a traceparent is touched (to pass it on).
       if (
-        template?.startsWith('/api/messages') &&
+        (template?.startsWith('/api/messages') || template === EVENTS_ROUTE) &&
         (tracingOn() || request.headers.traceparent !== undefined)
       ) {
         const traced = startSpan(
@@ -236,14 +252,25 @@ export function installHttpLayer(app: INestApplication): void {
   );
 
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser(JSON_CONTENT_TYPE, { parseAs: 'string' }, (_request, body, done) => {
+  fastify.addContentTypeParser(JSON_CONTENT_TYPE, { parseAs: 'buffer' }, (request, body, done) => {
+    if (takesRawBody(request) && !CLOUDEVENTS_JSON_CONTENT_TYPE.test(request.headers['content-type'] ?? '')) {
+      done(null, body);
+      return;
+    }
     try {
-      done(null, parseJsonBody(body as string));
+      done(null, parseJsonBody((body as Buffer).toString('utf8')));
     } catch (error) {
       done(error as Error, undefined);
     }
   });
-  fastify.addContentTypeParser('*', (request, _payload, done) => {
+  fastify.addContentTypeParser('*', (request, payload, done) => {
+    if (takesRawBody(request)) {
+      readRawBody(payload, config.http.bodyLimitBytes).then(
+        (body) => done(null, body),
+        (error: Error) => done(error, undefined),
+      );
+      return;
+    }
     const type = request.headers['content-type'] ?? '';
     done(
       new ServiceError(

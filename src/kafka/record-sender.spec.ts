@@ -3,7 +3,7 @@ import { KafkaFailureKind, KafkaSendError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { validateEnvironment } from '../config/environment';
 import { PartitionResolver } from './partition-resolver';
-import { OutgoingRecord, RecordSender, SendTicket } from './record-sender';
+import { AddressedRecord, OutgoingRecord, RecordSender, SendTicket } from './record-sender';
 import { SupervisedProducer } from './supervised-producer';
 
 const TOPIC = 'orders';
@@ -17,6 +17,10 @@ const answer = (baseOffsets: Record<number, string>): RecordMetadata[] =>
     errorCode: 0,
     baseOffset,
   }));
+
+/** Records bound for TOPIC, as sendAtomically takes them. */
+const addressed = (records: OutgoingRecord[]): AddressedRecord[] =>
+  records.map((one) => ({ topic: TOPIC, record: one }));
 
 const record = (key: string, ticket?: SendTicket): OutgoingRecord => ({
   key,
@@ -232,12 +236,12 @@ describe(RecordSender.name, () => {
   });
 
   describe('sendAtomically', () => {
-    let transaction: { send: jest.Mock; commit: jest.Mock; abort: jest.Mock };
+    let transaction: { sendBatch: jest.Mock; commit: jest.Mock; abort: jest.Mock };
     let transactional: jest.Mocked<SupervisedProducer>;
 
     beforeEach(() => {
       transaction = {
-        send: jest.fn(),
+        sendBatch: jest.fn(),
         commit: jest.fn().mockResolvedValue(undefined),
         abort: jest.fn().mockResolvedValue(undefined),
       };
@@ -247,28 +251,31 @@ describe(RecordSender.name, () => {
 
     it("maps the committed transaction's base offsets back to every record, in order", async () => {
       const [p0, p1] = keysByPartition() as [string, string];
-      transaction.send.mockResolvedValue(answer({ 0: '40', 1: '2' }));
+      transaction.sendBatch.mockResolvedValue(answer({ 0: '40', 1: '2' }));
 
-      const acks = await sut.sendAtomically(TOPIC, [record(p0), record(p1), record(p0)]);
+      const acks = await sut.sendAtomically(addressed([record(p0), record(p1), record(p0)]));
 
       expect(acks.map((ack) => [ack.partition, ack.offset])).toEqual([
         [0, '40'],
         [1, '2'],
         [0, '41'],
       ]);
-      expect(transaction.send).toHaveBeenCalledTimes(1);
-      expect(transaction.send.mock.calls[0]![0]).toMatchObject({ topic: TOPIC, acks: -1 });
+      expect(transaction.sendBatch).toHaveBeenCalledTimes(1);
+      expect(transaction.sendBatch.mock.calls[0]![0]).toMatchObject({
+        topicMessages: [{ topic: TOPIC }],
+        acks: -1,
+      });
       expect(transaction.commit).toHaveBeenCalledTimes(1);
       expect(transactional.succeeded).toHaveBeenCalledTimes(1);
     });
 
     it('aborts the transaction and rebuilds the producer when the send fails, and commits nothing', async () => {
       const [p0] = keysByPartition() as [string];
-      transaction.send.mockRejectedValue(
+      transaction.sendBatch.mockRejectedValue(
         new KafkaSendError(KafkaFailureKind.Retriable, 'timeout', 'KafkaJSRequestTimeoutError'),
       );
 
-      await expect(sut.sendAtomically(TOPIC, [record(p0)])).rejects.toMatchObject({
+      await expect(sut.sendAtomically(addressed([record(p0)]))).rejects.toMatchObject({
         kind: KafkaFailureKind.Retriable,
       });
       expect(transaction.abort).toHaveBeenCalledTimes(1);
@@ -282,29 +289,29 @@ describe(RecordSender.name, () => {
       const [p0] = keysByPartition() as [string];
       const gaveUp = Object.assign(new SendTicket(), { cancelled: true });
 
-      await expect(sut.sendAtomically(TOPIC, [record(p0), record(p0, gaveUp)])).rejects.toMatchObject({
+      await expect(sut.sendAtomically(addressed([record(p0), record(p0, gaveUp)]))).rejects.toMatchObject({
         kind: KafkaFailureKind.Unreachable,
         errorClass: 'SendCancelled',
       });
-      expect(transaction.send).not.toHaveBeenCalled();
+      expect(transaction.sendBatch).not.toHaveBeenCalled();
     });
 
     it('runs one transaction per pooled producer at a time; the next batch waits for it to finish', async () => {
       const [p0] = keysByPartition() as [string];
       let finishFirst!: (metadata: RecordMetadata[]) => void;
-      transaction.send
+      transaction.sendBatch
         .mockImplementationOnce(() => new Promise((resolve) => (finishFirst = resolve)))
         .mockResolvedValueOnce(answer({ 0: '11' }));
 
-      const first = sut.sendAtomically(TOPIC, [record(p0)]);
-      const second = sut.sendAtomically(TOPIC, [record(p0)]);
+      const first = sut.sendAtomically(addressed([record(p0)]));
+      const second = sut.sendAtomically(addressed([record(p0)]));
       await new Promise((resolve) => setImmediate(resolve));
-      expect(transaction.send).toHaveBeenCalledTimes(1);
+      expect(transaction.sendBatch).toHaveBeenCalledTimes(1);
 
       finishFirst(answer({ 0: '10' }));
       await expect(first).resolves.toMatchObject([{ offset: '10' }]);
       await expect(second).resolves.toMatchObject([{ offset: '11' }]);
-      expect(transaction.send).toHaveBeenCalledTimes(2);
+      expect(transaction.sendBatch).toHaveBeenCalledTimes(2);
     });
   });
 });

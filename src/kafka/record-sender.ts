@@ -24,11 +24,18 @@ export class SendTicket {
 /** A record to publish, free of kafkajs types. */
 export interface OutgoingRecord {
   key: string;
-  value: Buffer;
+  /** Null for a record with no value (a CloudEvent without data, in binary mode). */
+  value: Buffer | null;
   headers: Record<string, string>;
   /** CreateTime, epoch milliseconds. */
   timestamp: number;
   ticket?: SendTicket;
+}
+
+/** A record and the topic it goes to, for a transaction that may span topics. */
+export interface AddressedRecord {
+  topic: string;
+  record: OutgoingRecord;
 }
 
 /** Bytes Kafka adds to a record beyond key, value and headers (v2 record overhead, generously). */
@@ -36,7 +43,7 @@ const RECORD_OVERHEAD_BYTES = 128;
 
 /** A record's size as Kafka counts it against max.request.size and batch.size, estimated from above. */
 export function estimatedRecordBytes(record: OutgoingRecord): number {
-  let size = record.value.length + Buffer.byteLength(record.key) + RECORD_OVERHEAD_BYTES;
+  let size = (record.value?.length ?? 0) + Buffer.byteLength(record.key) + RECORD_OVERHEAD_BYTES;
   for (const name in record.headers) {
     size += Buffer.byteLength(name) + Buffer.byteLength(record.headers[name]!);
   }
@@ -143,14 +150,14 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   /**
-   * Sends all records in one Kafka transaction: a read_committed consumer sees all of them or none.
-   * Transactions run side by side, one per producer of the pool (KAFKA_TRANSACTION_POOL_SIZE); more wait
-   * for a free producer.
+   * Sends all records in one Kafka transaction, across one topic or several: a read_committed consumer
+   * sees all of them or none. Transactions run side by side, one per producer of the pool
+   * (KAFKA_TRANSACTION_POOL_SIZE); more wait for a free producer. Acks come back in the records' order.
    */
-  async sendAtomically(topic: string, records: OutgoingRecord[]): Promise<RecordAck[]> {
+  async sendAtomically(records: AddressedRecord[]): Promise<RecordAck[]> {
     const producer =
       this.idle.pop() ?? (await new Promise<SupervisedProducer>((resolve) => this.waiting.push(resolve)));
-    const run = this.runTransaction(producer, topic, records);
+    const run = this.runTransaction(producer, records);
     this.running.add(run);
     try {
       return await run;
@@ -167,8 +174,7 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
 
   private async runTransaction(
     transactional: SupervisedProducer,
-    topic: string,
-    records: OutgoingRecord[],
+    addressed: AddressedRecord[],
   ): Promise<RecordAck[]> {
     let producer: Producer;
     try {
@@ -176,9 +182,24 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
     } catch (error) {
       throw classifyKafkaError(error);
     }
-    const partitions = await this.partitions.partitionsFor(topic).catch((error: unknown) => {
-      throw classifyKafkaError(error);
+    // Records grouped by topic (first-seen order), each with its indexes in the caller's list.
+    const groups = new Map<string, { records: OutgoingRecord[]; indexes: number[] }>();
+    addressed.forEach(({ topic, record }, i) => {
+      const group = groups.get(topic) ?? { records: [], indexes: [] };
+      group.records.push(record);
+      group.indexes.push(i);
+      groups.set(topic, group);
     });
+    const partitionsOf = new Map<string, PartitionMetadata[]>();
+    for (const topic of groups.keys()) {
+      partitionsOf.set(
+        topic,
+        await this.partitions.partitionsFor(topic).catch((error: unknown) => {
+          throw classifyKafkaError(error);
+        }),
+      );
+    }
+    const records = addressed.map(({ record }) => record);
     if (handOver(records).length < records.length) {
       // The caller's deadline passed while the transaction waited its turn: nothing was sent.
       throw new KafkaSendError(
@@ -187,16 +208,19 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
         'SendCancelled',
       );
     }
-    const { messages, order } = this.assign(partitions, records);
+    const assigned = [...groups].map(([topic, group]) => ({
+      topic,
+      group,
+      ...this.assign(partitionsOf.get(topic)!, group.records),
+    }));
     const transaction = await producer.transaction().catch((error: unknown) => {
       void transactional.replace(`could not begin a transaction: ${(error as Error).message}`);
       throw classifyKafkaError(error);
     });
     let metadata: RecordMetadata[];
     try {
-      metadata = await transaction.send({
-        topic,
-        messages,
+      metadata = await transaction.sendBatch({
+        topicMessages: assigned.map(({ topic, messages }) => ({ topic, messages })),
         acks: -1,
         compression: compressionType(this.config.producer.compression),
       });
@@ -217,7 +241,14 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
       throw classifyKafkaError(error);
     }
     transactional.succeeded();
-    return this.acks(topic, records, order, metadata);
+    const acks: RecordAck[] = new Array<RecordAck>(addressed.length);
+    for (const { topic, group, order } of assigned) {
+      const ofTopic = metadata.filter((m) => m.topicName === topic);
+      this.acks(topic, group.records, order, ofTopic).forEach((ack, i) => {
+        acks[group.indexes[i]!] = ack;
+      });
+    }
+    return acks;
   }
 
   /** kafkajs messages with explicit partitions, and each record's index within its partition's batch. */

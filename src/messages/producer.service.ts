@@ -20,6 +20,21 @@ import { endSpan, NO_SPAN, SpanKind, startSpan, traceHeaders, tracingOn } from '
 /** Outside any trace with the SDK off: no span, no headers. */
 const NO_TRACE = { span: NO_SPAN, headers: {} };
 
+/**
+ * One record to publish, before the send path adds its own headers (trace context, request id,
+ * Idempotency-Key): what a Message or a CloudEvent becomes.
+ */
+export interface Publication {
+  /** The message or event id: the answer's messageId, and the span's messaging.message.id. */
+  id: string;
+  /** The `type` label of messages_sent_total and messages_failed_total. */
+  type: string;
+  topic: string;
+  key: string;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
 export interface SendOptions {
   /** Record key; the message id when absent. */
   key?: string;
@@ -87,26 +102,54 @@ export class ProducerService implements BeforeApplicationShutdown {
   }
 
   async send(dto: MessageDto, options: SendOptions = {}): Promise<DeliveryDto> {
-    const message = completeMessage(dto);
-    const ticket = new SendTicket();
-    const publish = this.publishSpan([message], options);
-    const record = this.toRecord(message, options, ticket, publish.headers);
-    const [delivery] = await this.tracked([message], ticket, options, publish.span, (deadline) =>
-      this.withRetry(ticket, deadline, () => this.accumulator.add(this.topic, record)).then((ack) => [ack]),
-    );
-    return delivery!;
+    return this.publish(this.publicationOf(completeMessage(dto), options), options);
   }
 
   /** All messages in one Kafka transaction: every one is visible to read_committed consumers, or none. */
   async sendBatch(dtos: MessageDto[], options: SendOptions = {}): Promise<DeliveryDto[]> {
     const now = new Date();
-    const messages = dtos.map((dto) => completeMessage(dto, now));
-    const ticket = new SendTicket();
-    const publish = this.publishSpan(messages, options);
-    const records = messages.map((message) => this.toRecord(message, options, ticket, publish.headers));
-    return this.tracked(messages, ticket, options, publish.span, (deadline) =>
-      this.withRetry(ticket, deadline, () => this.sender.sendAtomically(this.topic, records)),
+    return this.publishAtomically(
+      dtos.map((dto) => this.publicationOf(completeMessage(dto, now), options)),
+      options,
     );
+  }
+
+  /** Sends one record through the coalescing accumulator; resolves once the broker acknowledged it. */
+  async publish(publication: Publication, options: SendOptions = {}): Promise<DeliveryDto> {
+    const ticket = new SendTicket();
+    const trace = this.publishSpan([publication], options);
+    const record = this.toRecord(publication, options, ticket, trace.headers);
+    const [delivery] = await this.tracked([publication], ticket, options, trace.span, (deadline) =>
+      this.withRetry(publication.topic, ticket, deadline, () =>
+        this.accumulator.add(publication.topic, record),
+      ).then((ack) => [ack]),
+    );
+    return delivery!;
+  }
+
+  /** Sends the records in one Kafka transaction (one topic or several): all are visible, or none. */
+  async publishAtomically(publications: Publication[], options: SendOptions = {}): Promise<DeliveryDto[]> {
+    const ticket = new SendTicket();
+    const trace = this.publishSpan(publications, options);
+    const records = publications.map((publication) => ({
+      topic: publication.topic,
+      record: this.toRecord(publication, options, ticket, trace.headers),
+    }));
+    return this.tracked(publications, ticket, options, trace.span, (deadline) =>
+      this.withRetry(publications[0]!.topic, ticket, deadline, () => this.sender.sendAtomically(records)),
+    );
+  }
+
+  /** A Message as the record the seed writes: its JSON, keyed by `key` or its id, to the messages topic. */
+  private publicationOf(message: Message, options: SendOptions): Publication {
+    return {
+      id: message.id,
+      type: message.type,
+      topic: this.topic,
+      key: options.key ?? message.id,
+      value: serializeMessage(message),
+      headers: { 'content-type': 'application/json', 'message-type': message.type },
+    };
   }
 
   /**
@@ -122,25 +165,26 @@ export class ProducerService implements BeforeApplicationShutdown {
    * the W3C headers (`traceparent`, `tracestate`) that carry it on every record.
    */
   private publishSpan(
-    messages: Message[],
+    publications: Publication[],
     options: SendOptions,
   ): { span: Span; headers: Record<string, string> } {
     if (!options.traceContext && !tracingOn()) {
       return NO_TRACE;
     }
+    const topic = publications[0]!.topic;
     const attributes: Attributes = {
       'messaging.system': 'kafka',
       'messaging.operation.type': 'send',
       'messaging.operation.name': 'send',
-      'messaging.destination.name': this.topic,
+      'messaging.destination.name': topic,
     };
-    if (messages.length === 1) {
-      attributes['messaging.message.id'] = messages[0]!.id;
+    if (publications.length === 1) {
+      attributes['messaging.message.id'] = publications[0]!.id;
     } else {
-      attributes['messaging.batch.message_count'] = messages.length;
+      attributes['messaging.batch.message_count'] = publications.length;
     }
     const { span, context } = startSpan(
-      `send ${this.topic}`,
+      `send ${topic}`,
       SpanKind.PRODUCER,
       options.traceContext ?? ROOT_CONTEXT,
       attributes,
@@ -149,30 +193,30 @@ export class ProducerService implements BeforeApplicationShutdown {
   }
 
   private toRecord(
-    message: Message,
+    publication: Publication,
     options: SendOptions,
     ticket: SendTicket,
     traceContextHeaders: Record<string, string>,
   ): OutgoingRecord {
-    const value = serializeMessage(message);
-    const key = options.key ?? message.id;
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'message-type': message.type,
-      ...traceContextHeaders,
-    };
+    const headers: Record<string, string> = { ...publication.headers, ...traceContextHeaders };
     if (options.requestId) {
       headers['x-request-id'] = options.requestId;
     }
     if (options.idempotencyKey) {
       headers['idempotency-key'] = options.idempotencyKey;
     }
-    const record: OutgoingRecord = { key, value, headers, timestamp: Date.now(), ticket };
+    const record: OutgoingRecord = {
+      key: publication.key,
+      value: publication.value,
+      headers,
+      timestamp: Date.now(),
+      ticket,
+    };
     const size = estimatedRecordBytes(record);
     if (size > this.config.producer.maxRecordBytes) {
       throw new ServiceError(
         ErrorCode.PayloadTooLarge,
-        `message ${message.id} is ${size} bytes as a Kafka record; the limit is ${this.config.producer.maxRecordBytes}`,
+        `${publication.id} is ${size} bytes as a Kafka record; the limit is ${this.config.producer.maxRecordBytes}`,
       );
     }
     return record;
@@ -182,7 +226,12 @@ export class ProducerService implements BeforeApplicationShutdown {
    * Retries retriable failures with the seed's backoff, never starting an attempt past the deadline. An
    * attempt whose request was lost in flight (no answer from the broker) marks the ticket maybeWritten.
    */
-  private withRetry<T>(ticket: SendTicket, deadline: number, fn: () => Promise<T>): Promise<T> {
+  private withRetry<T>(
+    topic: string,
+    ticket: SendTicket,
+    deadline: number,
+    fn: () => Promise<T>,
+  ): Promise<T> {
     return retryWithBackoff(
       async () => {
         ticket.handedOver = false;
@@ -198,7 +247,7 @@ export class ProducerService implements BeforeApplicationShutdown {
       this.config.producer.retry,
       (error) => error instanceof KafkaSendError && error.kind === KafkaFailureKind.Retriable,
       (error, attempt, delayMs) => {
-        this.metrics.sendRetries.inc({ topic: this.topic });
+        this.metrics.sendRetries.inc({ topic });
         this.logger.warn(
           `send attempt ${attempt} failed (${(error as Error).message}); retrying in ${delayMs} ms`,
         );
@@ -213,7 +262,7 @@ export class ProducerService implements BeforeApplicationShutdown {
    * not yet in a produce request are dropped (certainly not written), others may still be appended.
    */
   private tracked(
-    messages: Message[],
+    messages: Publication[],
     ticket: SendTicket,
     options: SendOptions,
     span: Span,
@@ -226,7 +275,8 @@ export class ProducerService implements BeforeApplicationShutdown {
     }
     this.inFlight += messages.length;
     this.metrics.inFlightSends.set(this.inFlight);
-    const stopTimer = this.metrics.sendTime.startTimer({ topic: this.topic });
+    const topic = messages[0]!.topic;
+    const stopTimer = this.metrics.sendTime.startTimer({ topic });
     return new Promise<DeliveryDto[]>((resolve, reject) => {
       const fail = (error: unknown): void => {
         stopTimer();
@@ -237,9 +287,9 @@ export class ProducerService implements BeforeApplicationShutdown {
               ? 'SendTimeout'
               : (error as Error).name;
         for (const message of messages) {
-          this.metrics.messagesFailed.inc({ topic: this.topic, type: message.type, error: errorClass });
+          this.metrics.messagesFailed.inc({ topic: message.topic, type: message.type, error: errorClass });
         }
-        reject(this.toServiceError(error, ticket));
+        reject(this.toServiceError(error, ticket, topic));
       };
       const deadline = this.deadlines.start(() => {
         ticket.cancelled = true;
@@ -271,7 +321,7 @@ export class ProducerService implements BeforeApplicationShutdown {
           }
           stopTimer();
           for (const message of messages) {
-            this.metrics.messagesSent.inc({ topic: this.topic, type: message.type });
+            this.metrics.messagesSent.inc({ topic: message.topic, type: message.type });
           }
           resolve(deliveries);
         },
@@ -303,11 +353,10 @@ export class ProducerService implements BeforeApplicationShutdown {
     );
   }
 
-  private toServiceError(error: unknown, ticket: SendTicket): Error {
+  private toServiceError(error: unknown, ticket: SendTicket, topic: string): Error {
     if (!(error instanceof KafkaSendError)) {
       return error instanceof Error ? error : new Error(String(error));
     }
-    const topic = this.topic;
     switch (error.kind) {
       case KafkaFailureKind.Retriable:
       case KafkaFailureKind.Unreachable:
