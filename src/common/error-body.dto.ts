@@ -108,6 +108,23 @@ const DESCRIPTIONS: Record<number, string> = {
   503: 'Try again later (Retry-After says when). KAFKA_OUTCOME_UNKNOWN: SEND_TIMEOUT_MS passed while the record was in flight, it may have been written. Every other code: certainly not sent (Kafka unreachable, credentials refused, topic missing, too many sends in flight, or shutting down)',
 };
 
+/** Every failure a publish to Kafka can answer with, whatever the endpoint (each adds its own). */
+export const PUBLISH_ERRORS: readonly ErrorCode[] = [
+  ErrorCode.InvalidInput,
+  ErrorCode.Unauthenticated,
+  ErrorCode.KafkaNotAuthorized,
+  ErrorCode.PayloadTooLarge,
+  ErrorCode.RecordTooLarge,
+  ErrorCode.UnsupportedMediaType,
+  ErrorCode.KafkaRejected,
+  ErrorCode.KafkaUnavailable,
+  ErrorCode.KafkaAuthenticationFailed,
+  ErrorCode.TopicNotFound,
+  ErrorCode.Overloaded,
+  ErrorCode.KafkaOutcomeUnknown,
+  ErrorCode.ShuttingDown,
+];
+
 /** Documents the error responses a send route can give, grouped by status, one named example per code. */
 export function ApiErrorResponses(...codes: ErrorCode[]): MethodDecorator & ClassDecorator {
   const byStatus = new Map<number, ErrorCode[]>();

@@ -13,7 +13,7 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { ApiErrorResponses } from '../common/error-body.dto';
+import { ApiErrorResponses, PUBLISH_ERRORS } from '../common/error-body.dto';
 import { ErrorCode, ServiceError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { traceContextOf } from '../http/http-server';
@@ -27,22 +27,6 @@ const STRUCTURED = /^application\/cloudevents\+json\s*(?:;|$)/i;
 const BATCH = /^application\/cloudevents-batch\+json\s*(?:;|$)/i;
 /** Another event format (application/cloudevents+avro, …): only the JSON one is supported. */
 const OTHER_FORMAT = /^application\/cloudevents[+-]/i;
-
-const EVENT_ERRORS = [
-  ErrorCode.InvalidInput,
-  ErrorCode.Unauthenticated,
-  ErrorCode.KafkaNotAuthorized,
-  ErrorCode.PayloadTooLarge,
-  ErrorCode.RecordTooLarge,
-  ErrorCode.UnsupportedMediaType,
-  ErrorCode.KafkaRejected,
-  ErrorCode.KafkaUnavailable,
-  ErrorCode.KafkaAuthenticationFailed,
-  ErrorCode.TopicNotFound,
-  ErrorCode.Overloaded,
-  ErrorCode.KafkaOutcomeUnknown,
-  ErrorCode.ShuttingDown,
-];
 
 const ceHeader = (name: string, description: string, example: string): MethodDecorator =>
   ApiHeader({ name: `ce-${name}`, required: false, description, example });
@@ -107,7 +91,7 @@ export class EventsController {
     description: 'Acknowledged by Kafka: one delivery (binary, structured) or all of them (batched)',
     schema: { oneOf: [{ $ref: getSchemaPath(SendResultDto) }, { $ref: getSchemaPath(BatchResultDto) }] },
   })
-  @ApiErrorResponses(...EVENT_ERRORS)
+  @ApiErrorResponses(...PUBLISH_ERRORS)
   @RouteConfig(RAW_BODY)
   @Post()
   @HttpCode(200)

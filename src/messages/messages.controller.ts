@@ -10,7 +10,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { Distribution } from '../observability/distribution';
-import { ApiErrorResponses } from '../common/error-body.dto';
+import { ApiErrorResponses, PUBLISH_ERRORS } from '../common/error-body.dto';
 import { ErrorCode } from '../common/errors';
 import { Metrics } from '../observability/metrics';
 import { MessageDto } from './dto/message.dto';
@@ -23,22 +23,10 @@ import { ProducerService, SendOptions } from './producer.service';
 
 /** Every failure a send can answer with (the batch adds nothing: it fails as a whole). */
 const SEND_ERRORS = [
-  ErrorCode.InvalidInput,
+  ...PUBLISH_ERRORS,
   ErrorCode.SerializationFailed,
-  ErrorCode.Unauthenticated,
-  ErrorCode.KafkaNotAuthorized,
-  ErrorCode.PayloadTooLarge,
-  ErrorCode.RecordTooLarge,
-  ErrorCode.UnsupportedMediaType,
-  ErrorCode.KafkaRejected,
-  ErrorCode.KafkaUnavailable,
-  ErrorCode.KafkaAuthenticationFailed,
-  ErrorCode.TopicNotFound,
-  ErrorCode.Overloaded,
-  ErrorCode.KafkaOutcomeUnknown,
   ErrorCode.IdempotencyKeyInUse,
   ErrorCode.IdempotencyKeyMismatch,
-  ErrorCode.ShuttingDown,
 ];
 
 const single = ([delivery]: DeliveryDto[]): SendResultDto => ({ status: 'success', ...delivery! });
