@@ -32,7 +32,11 @@ export function stop(options?: { name?: string; timeoutMs?: number }): Promise<b
 export function killNow(name?: string): void;
 export function killNode(options: { name?: string; id: number }): Promise<void>;
 export function terminateNode(options: { name?: string; id: number; timeoutMs?: number }): Promise<boolean>;
-export function restartNode(options: { name?: string; id: number; timeoutMs?: number }): Promise<StartedBroker>;
+export function restartNode(options: {
+  name?: string;
+  id: number;
+  timeoutMs?: number;
+}): Promise<StartedBroker>;
 export function clusterNodes(name: string): ClusterNode[];
 export function ensureJars(options?: { quiet?: boolean }): string;
 export function answers(brokers: string, timeoutMs?: number): Promise<boolean>;

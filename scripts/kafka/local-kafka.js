@@ -226,9 +226,8 @@ function writeProperties(file, { nodeId, port, controllerPort, dataDir, quorum, 
   );
 }
 
-/** `kafka-storage format` of one node's storage directory. */
-function formatStorage(lib, propertiesFile, clusterId, args) {
-  const format = java([
+function formatArgs(lib, propertiesFile, clusterId, args) {
+  return [
     '-Xmx256m',
     `-Dlog4j2.configurationFile=${path.join(HERE, 'log4j2.properties')}`,
     '-cp',
@@ -240,7 +239,12 @@ function formatStorage(lib, propertiesFile, clusterId, args) {
     '-c',
     propertiesFile,
     ...args,
-  ]);
+  ];
+}
+
+/** `kafka-storage format` of one node's storage directory. */
+function formatStorage(lib, propertiesFile, clusterId, args) {
+  const format = java(formatArgs(lib, propertiesFile, clusterId, args));
   if (format.status !== 0) {
     throw new Error(
       `kafka-storage format failed (exit ${format.status}):\n${format.stdout}\n${format.stderr}`,
@@ -361,8 +365,30 @@ async function startCluster(options) {
       nodes: count,
       extra: options.extra,
     });
-    formatStorage(lib, propertiesFile, clusterId, options.formatArgs || []);
   }
+  // The nodes' storage is formatted side by side: each format is a JVM start of its own.
+  await Promise.all(
+    nodes.map(
+      (node) =>
+        new Promise((resolve, reject) => {
+          const propertiesFile = path.join(node.dir, 'server.properties');
+          const child = spawn('java', formatArgs(lib, propertiesFile, clusterId, options.formatArgs || []), {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          let output = '';
+          child.stdout.on('data', (chunk) => (output += chunk));
+          child.stderr.on('data', (chunk) => (output += chunk));
+          child.on('error', reject);
+          child.on('exit', (code) =>
+            code === 0
+              ? resolve()
+              : reject(
+                  new Error(`kafka-storage format of node ${node.id} failed (exit ${code}):\n${output}`),
+                ),
+          );
+        }),
+    ),
+  );
   const bootstrap = nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
   fs.writeFileSync(
     path.join(root, 'cluster.json'),
