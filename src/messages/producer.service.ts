@@ -53,7 +53,7 @@ export class ProducerService implements BeforeApplicationShutdown {
     private readonly metrics: Metrics,
   ) {
     this.accumulator = new RecordAccumulator(
-      (topic, records) => this.sender.send(topic, records),
+      (topic, records) => this.sender.sendEach(topic, records),
       {
         batchSizeBytes: config.producer.batchSizeBytes,
         lingerMs: config.producer.lingerMs,
@@ -105,7 +105,8 @@ export class ProducerService implements BeforeApplicationShutdown {
     const publish = this.publishSpan(messages, options);
     const records = messages.map((message) => this.toRecord(message, options, ticket, publish.headers));
     return this.tracked(messages, ticket, options, publish.span, (deadline) =>
-      this.withRetry(ticket, deadline, () => this.sender.sendAtomically(this.topic, records)),
+      // An aborted (or fenced) transaction is invisible to read_committed readers: resending it is safe.
+      this.withRetry(ticket, deadline, () => this.sender.sendAtomically(this.topic, records), true),
     );
   }
 
@@ -182,10 +183,16 @@ export class ProducerService implements BeforeApplicationShutdown {
    * Retries retriable failures with the seed's backoff, never starting an attempt past the deadline. An
    * attempt whose request was lost in flight (no answer from the broker) marks the ticket maybeWritten.
    */
-  private withRetry<T>(ticket: SendTicket, deadline: number, fn: () => Promise<T>): Promise<T> {
+  private withRetry<T>(
+    ticket: SendTicket,
+    deadline: number,
+    fn: () => Promise<T>,
+    resendMaybeWritten = false,
+  ): Promise<T> {
     return retryWithBackoff(
       async () => {
         ticket.handedOver = false;
+        ticket.deadline = deadline;
         try {
           return await fn();
         } catch (error) {
@@ -196,7 +203,12 @@ export class ProducerService implements BeforeApplicationShutdown {
         }
       },
       this.config.producer.retry,
-      (error) => error instanceof KafkaSendError && error.kind === KafkaFailureKind.Retriable,
+      // A record that may have been appended is never sent again: a new request would write a second copy
+      // (RecordSender already resent its batch unchanged, which the broker would have recognised).
+      (error) =>
+        error instanceof KafkaSendError &&
+        error.kind === KafkaFailureKind.Retriable &&
+        (resendMaybeWritten || !ticket.maybeWritten),
       (error, attempt, delayMs) => {
         this.metrics.sendRetries.inc({ topic: this.topic });
         this.logger.warn(
