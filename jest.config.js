@@ -24,6 +24,16 @@ module.exports = {
       rootDir: __dirname,
       testEnvironment: 'node',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/failover/'],
+      transform: { '^.+\\.ts$': tsJest },
+      setupFiles: ['<rootDir>/test/setup/env.ts'],
+    },
+    {
+      // A 3-node cluster of its own (started and stopped by the test file), with nodes killed under load.
+      displayName: 'failover',
+      rootDir: __dirname,
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/test/failover/**/*.e2e-spec.ts'],
       transform: { '^.+\\.ts$': tsJest },
       setupFiles: ['<rootDir>/test/setup/env.ts'],
     },
