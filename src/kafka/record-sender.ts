@@ -21,6 +21,8 @@ export class SendTicket {
   maybeWritten = false;
   /** When the caller stops waiting (epoch ms): RecordSender starts no attempt for its records past it. */
   deadline = Infinity;
+  /** Produce requests RecordSender made for the records (it resends a failed batch itself, unchanged). */
+  attempts = 0;
 }
 
 /** A record to publish, free of kafkajs types. */
@@ -74,8 +76,9 @@ export type RecordOutcome = RecordAck | KafkaSendError | undefined;
 const RESEND_INITIAL_MS = 100;
 const RESEND_MAX_MS = 1000;
 /**
- * No attempt starts this close to the callers' deadline: a batch refused throughout (no broker reachable)
- * is answered with that error ("not sent") rather than with the deadline's "outcome unknown".
+ * No attempt is started that would, taking as long as the last one, end closer than this to the callers'
+ * deadline: a batch refused throughout (no broker reachable) is answered with that error ("not sent")
+ * rather than with the deadline's "outcome unknown".
  */
 const DEADLINE_RESERVE_MS = 500;
 
@@ -254,6 +257,8 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
     let maybeWritten = false;
     for (let attempt = 1; ; attempt += 1) {
       markTickets(batch.records, { handedOver: true });
+      batch.records.forEach((record) => record.ticket && (record.ticket.attempts += 1));
+      const began = Date.now();
       let failure: KafkaSendError;
       try {
         const metadata = await producer.sendBatch({
@@ -285,7 +290,8 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
         failure.kind !== KafkaFailureKind.Retriable ||
         rejectsProducerState(failure) ||
         (callersGone && !maybeWritten) ||
-        Date.now() + delay >= deadline - DEADLINE_RESERVE_MS
+        // The next attempt must end before the deadline: it is assumed to take as long as this one did.
+        Date.now() + delay + (Date.now() - began) >= deadline - DEADLINE_RESERVE_MS
       ) {
         if (maybeWritten) {
           // Given up with the outcome unknown: kafkajs rolled the sequence back, and the broker may hold

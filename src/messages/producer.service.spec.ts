@@ -126,7 +126,8 @@ describe(ProducerService.name, () => {
 
   it('a record whose request was lost in flight is never sent again, and is KAFKA_OUTCOME_UNKNOWN', async () => {
     sender.sendEach.mockImplementation((_topic: string, records: OutgoingRecord[]) => {
-      records.forEach((r) => r.ticket && (r.ticket.handedOver = true));
+      // As RecordSender does: the records went into a produce request, which was lost.
+      records.forEach((r) => r.ticket && Object.assign(r.ticket, { handedOver: true, attempts: 1 }));
       return Promise.reject(
         new KafkaSendError(KafkaFailureKind.Retriable, 'timed out', 'KafkaJSRequestTimeoutError'),
       );

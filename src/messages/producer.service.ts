@@ -203,12 +203,13 @@ export class ProducerService implements BeforeApplicationShutdown {
         }
       },
       this.config.producer.retry,
-      // A record that may have been appended is never sent again: a new request would write a second copy
-      // (RecordSender already resent its batch unchanged, which the broker would have recognised).
+      // Once a record was in a produce request, RecordSender has resent its batch unchanged (which the
+      // broker recognises as a copy) as long as the deadline allowed; a new request from here could write
+      // a second copy. Only a send that never reached a request (no connection yet) is retried here.
       (error) =>
         error instanceof KafkaSendError &&
         error.kind === KafkaFailureKind.Retriable &&
-        (resendMaybeWritten || !ticket.maybeWritten),
+        (resendMaybeWritten || ticket.attempts === 0),
       (error, attempt, delayMs) => {
         this.metrics.sendRetries.inc({ topic: this.topic });
         this.logger.warn(
