@@ -3,9 +3,10 @@ import { Message, PartitionMetadata, Producer, RecordMetadata } from 'kafkajs';
 import { KafkaFailureKind, KafkaSendError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { compressionType } from './compression';
-import { classifyKafkaError, rejectsProducerState } from './kafka-errors';
+import { classifyKafkaError } from './kafka-errors';
 import { KAFKA_PRODUCER, KAFKA_TRANSACTIONAL_PRODUCER } from './kafka.constants';
 import { PartitionResolver } from './partition-resolver';
+import { BatchResender, PartitionBatch } from './batch-resender';
 import { SupervisedProducer } from './supervised-producer';
 
 /**
@@ -72,41 +73,12 @@ export interface RecordAck {
  */
 export type RecordOutcome = RecordAck | KafkaSendError | undefined;
 
-/** Backoff between attempts of one partition's batch: 100 ms, doubling, at most 1 s. */
-const RESEND_INITIAL_MS = 100;
-const RESEND_MAX_MS = 1000;
-/**
- * No attempt is started that would, taking as long as the last one, end closer than this to the callers'
- * deadline: a batch refused throughout (no broker reachable) is answered with that error ("not sent")
- * rather than with the deadline's "outcome unknown".
- */
-const DEADLINE_RESERVE_MS = 500;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function markTickets(records: OutgoingRecord[], change: Partial<SendTicket>): void {
-  for (const record of records) {
-    if (record.ticket) {
-      Object.assign(record.ticket, change);
-    }
-  }
-}
-
 /**
  * The one way the service writes to Kafka: a list of records goes out idempotently (acks=all, the
  * configured codec), one batch per partition, or atomically in one transaction. Partitions are chosen up
  * front so each record's offset is known from the partition's base offset. Failures come back as
- * KafkaSendError with a kind.
- *
- * No duplicates from retries, as the Java producer does it: a partition's batch whose request failed is
- * sent again unchanged (same records, same producer id and sequence numbers, which kafkajs rolls back on
- * a failed request), so a broker that already appended it (before a timeout, a dropped connection, or on
- * the old leader before a leader change) recognises the copy and answers with the first offset. That
- * goes on until the callers' deadline; sends on the idempotent producer run one at a time, so nothing
- * else takes those sequence numbers meanwhile. The producer is rebuilt (a new producer id, as the Java
- * client bumps its epoch) only when the broker rejects its sequence or epoch, or when a batch was given
- * up with its outcome unknown; a rejected batch is then sent once more on the new producer (it was not
- * appended), an unknown one is never sent again.
+ * KafkaSendError with a kind. Sends on the idempotent producer run one at a time; BatchResender retries
+ * them without duplicates.
  */
 @Injectable()
 export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -117,8 +89,7 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
   private readonly running = new Set<Promise<unknown>>();
   /** The tail of the idempotent producer's sends: each starts when the previous one settled. */
   private sending: Promise<unknown> = Promise.resolve();
-  /** Why the idempotent producer must get a new producer id before its next send (a batch's outcome is unknown). */
-  private outOfStep?: string;
+  private readonly resender: BatchResender;
 
   constructor(
     @Inject(KAFKA_PRODUCER) private readonly producer: SupervisedProducer,
@@ -127,6 +98,7 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly config: AppConfig,
   ) {
     this.idle = [...transactional];
+    this.resender = new BatchResender(producer, config);
   }
 
   /** Connects every producer in the background: start-up never waits for (or fails on) Kafka. */
@@ -171,9 +143,9 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
   private async sendNow(topic: string, records: OutgoingRecord[]): Promise<RecordOutcome[]> {
     let partitions: PartitionMetadata[];
     try {
-      if (this.outOfStep) {
-        await this.producer.replace(this.outOfStep);
-        this.outOfStep = undefined;
+      const outOfStep = this.resender.takeOutOfStep();
+      if (outOfStep) {
+        await this.producer.replace(outOfStep);
       }
       await this.producer.get();
       partitions = await this.partitions.partitionsFor(topic);
@@ -189,7 +161,7 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
       return records.map(() => undefined);
     }
     const { messages, order } = this.assign(topic, partitions, live);
-    const batches = new Map<number, { messages: Message[]; records: OutgoingRecord[] }>();
+    const batches = new Map<number, PartitionBatch>();
     messages.forEach((message, i) => {
       const partition = order[i]!.partition;
       const batch = batches.get(partition) ?? { messages: [], records: [] };
@@ -202,36 +174,7 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
       ...live.map((record) => Math.min(record.ticket?.deadline ?? fallback, fallback)),
     );
 
-    const results = new Map<number, RecordMetadata | KafkaSendError>();
-    let pending = [...batches.keys()];
-    for (let round = 0; pending.length > 0; round += 1) {
-      let producer: Producer;
-      try {
-        producer = await this.producer.get();
-      } catch (error) {
-        const failure = classifyKafkaError(error);
-        pending.forEach((partition) => results.set(partition, failure));
-        break;
-      }
-      const outcomes = await Promise.all(
-        pending.map((partition) =>
-          this.sendPartition(producer, topic, partition, batches.get(partition)!, deadline),
-        ),
-      );
-      pending.forEach((partition, i) => results.set(partition, outcomes[i]!));
-      const rejected = pending.filter((partition, i) => {
-        const outcome = outcomes[i];
-        return outcome instanceof KafkaSendError && rejectsProducerState(outcome) && outcome.brokerAnswered;
-      });
-      if (rejected.length === 0) {
-        break;
-      }
-      // The broker refused the producer's sequence or epoch for these batches, as a whole: they were not
-      // appended, so after a rebuild (a new producer id) they go out once more.
-      const errorClass = (results.get(rejected[0]!) as KafkaSendError).errorClass;
-      await this.producer.replace(`the broker rejected the producer's state (${errorClass})`);
-      pending = round === 0 && Date.now() < deadline - DEADLINE_RESERVE_MS ? rejected : [];
-    }
+    const results = await this.resender.sendAll(topic, partitions, batches, deadline);
     const acked = [...results.values()].filter((r): r is RecordMetadata => !(r instanceof KafkaSendError));
     const liveOutcomes = this.outcomes(topic, live, order, acked, results);
     if (live.length === records.length) {
@@ -240,81 +183,6 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
     // Some callers gave up before the request: their records were left out, and get no ack.
     const outcomeOf = new Map(live.map((record, i) => [record, liveOutcomes[i]]));
     return records.map((record) => outcomeOf.get(record));
-  }
-
-  /**
-   * Sends one partition's batch until the broker acknowledges it, refuses it for good, or the deadline
-   * nears; each attempt is the same batch, so the broker drops a copy it already has.
-   */
-  private async sendPartition(
-    producer: Producer,
-    topic: string,
-    partition: number,
-    batch: { messages: Message[]; records: OutgoingRecord[] },
-    deadline: number,
-  ): Promise<RecordMetadata | KafkaSendError> {
-    let delay = RESEND_INITIAL_MS;
-    let maybeWritten = false;
-    for (let attempt = 1; ; attempt += 1) {
-      markTickets(batch.records, { handedOver: true });
-      batch.records.forEach((record) => record.ticket && (record.ticket.attempts += 1));
-      const began = Date.now();
-      let failure: KafkaSendError;
-      try {
-        const metadata = await producer.sendBatch({
-          topicMessages: [{ topic, messages: batch.messages }],
-          acks: -1,
-          timeout: this.ackTimeoutMs,
-          compression: compressionType(this.config.producer.compression),
-        });
-        const ack = metadata.find((m) => m.partition === partition);
-        if (ack) {
-          return ack;
-        }
-        failure = new KafkaSendError(
-          KafkaFailureKind.Retriable,
-          `the broker acknowledged no offset for ${topic}-${partition}`,
-          'MissingAck',
-        );
-      } catch (error) {
-        failure = classifyKafkaError(error);
-      }
-      if (!failure.brokerAnswered) {
-        maybeWritten = true;
-      }
-      // Between attempts the records are in no request: unless one may have been appended, a caller
-      // answered now is told they were not sent.
-      markTickets(batch.records, maybeWritten ? { maybeWritten: true } : { handedOver: false });
-      const callersGone = batch.records.every((record) => record.ticket?.cancelled);
-      if (
-        failure.kind !== KafkaFailureKind.Retriable ||
-        rejectsProducerState(failure) ||
-        (callersGone && !maybeWritten) ||
-        // The next attempt must end before the deadline: it is assumed to take as long as this one did.
-        Date.now() + delay + (Date.now() - began) >= deadline - DEADLINE_RESERVE_MS
-      ) {
-        if (maybeWritten) {
-          // Given up with the outcome unknown: kafkajs rolled the sequence back, and the broker may hold
-          // the batch; a new producer id before the next send keeps the two from disagreeing.
-          this.outOfStep = `a batch for ${topic}-${partition} was given up with its outcome unknown`;
-          return new KafkaSendError(failure.kind, failure.message, failure.errorClass, failure, false, false);
-        }
-        return failure;
-      }
-      this.logger.warn(
-        `send to ${topic}-${partition} failed (attempt ${attempt}: ${failure.message}); sending the same batch again in ${delay} ms`,
-      );
-      await sleep(delay);
-      delay = Math.min(delay * 2, RESEND_MAX_MS);
-    }
-  }
-
-  /**
-   * The broker waits this long for the in-sync replicas (acks=all) before it answers REQUEST_TIMED_OUT:
-   * half the send deadline, so an attempt that finds no quorum still leaves time to answer the caller.
-   */
-  private get ackTimeoutMs(): number {
-    return Math.min(this.config.kafka.requestTimeoutMs, Math.ceil(this.config.http.sendTimeoutMs / 2));
   }
 
   /**
