@@ -1,6 +1,7 @@
 import { Admin } from 'kafkajs';
 import { RunningApp, startApp, testAdmin, uniqueTopic } from './support/app';
 import { expectErrorShape, post } from './support/http';
+import { eventually } from './support/eventually';
 import { kcatReadAll } from './support/kcat';
 
 interface BatchResult {
@@ -40,8 +41,12 @@ describe('POST /api/messages/batch: all messages in one Kafka transaction', () =
 
     expect(status).toBe(200);
     expect(body.count).toBe(10);
-    const committed = kcatReadAll(topic, 'read_committed').filter((r) => r.key?.startsWith(`b-${topic}`));
-    expect(committed).toHaveLength(10);
+    // The commit markers may land just after the 200: wait (bounded) until the whole batch is readable.
+    const committed = await eventually(() => {
+      const found = kcatReadAll(topic, 'read_committed').filter((r) => r.key?.startsWith(`b-${topic}`));
+      expect(found).toHaveLength(10);
+      return found;
+    });
     for (const result of body.results) {
       const record = committed.find((r) => r.partition === result.partition && r.offset === result.offset);
       expect(record?.key).toBe(result.messageId);

@@ -129,8 +129,12 @@ describe('trace context into Kafka, with spans exported over OTLP', () => {
       simple.body.messageId,
       ...(batch.body.results as { messageId: string }[]).map((r) => r.messageId),
     ];
-    const records = kcatReadAll(topic).filter((r) => ids.includes(r.key ?? ''));
-    expect(records).toHaveLength(4);
+    // The batch's commit markers may land just after its 200: wait (bounded) until all four are readable.
+    const records = await eventually(() => {
+      const found = kcatReadAll(topic).filter((r) => ids.includes(r.key ?? ''));
+      expect(found).toHaveLength(4);
+      return found;
+    });
     for (const r of records) {
       expect(r.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     }
