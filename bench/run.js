@@ -16,7 +16,7 @@
  */
 'use strict';
 
-const { spawnSync } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const autocannon = require('autocannon');
@@ -37,24 +37,31 @@ const MESSAGE = JSON.stringify({
 
 const WRK = spawnSync('wrk', ['--version'], { encoding: 'utf8' }).error === undefined;
 
+/** wrk's output, read without blocking (the service's CPU and RSS are sampled meanwhile). */
+function wrkOutput(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => (out += chunk));
+    child.on('error', reject).on('close', () => resolve(out));
+  });
+}
+
 /** wrk's summary as autocannon's shape (req/s of 2xx only; latency percentiles in ms). */
-function wrkRun(url, { connections, body, seconds }) {
+async function wrkRun(url, { connections, body, seconds }) {
   const script = path.join(require('node:os').tmpdir(), `bench-${process.pid}.lua`);
   fs.writeFileSync(
     script,
     `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\nwrk.headers["Content-Type"] = "application/json"\n`,
   );
-  const out = spawnSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, url], {
-    encoding: 'utf8',
-  }).stdout;
+  const out = await wrkOutput(['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, url]);
+  const toMs = (value, unit) => Math.round(Number(value) * { us: 0.001, ms: 1, s: 1000 }[unit] * 10) / 10;
   const ms = (label) => {
     const match = new RegExp(`\\s${label}\\s+([\\d.]+)(us|ms|s)`).exec(out);
-    if (!match) {
-      return null;
-    }
-    const factor = { us: 0.001, ms: 1, s: 1000 }[match[2]];
-    return Math.round(Number(match[1]) * factor * 10) / 10;
+    return match ? toMs(match[1], match[2]) : null;
   };
+  // The thread stats line: Latency  <avg> <stdev> <max> <+/- stdev>.
+  const stats = /Latency\s+[\d.]+(?:us|ms|s)\s+[\d.]+(?:us|ms|s)\s+([\d.]+)(us|ms|s)/.exec(out);
   const total = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/
@@ -64,7 +71,7 @@ function wrkRun(url, { connections, body, seconds }) {
   const elapsed = Number(/requests in ([\d.]+)s/.exec(out)?.[1] ?? seconds);
   return {
     requests: { average: (total - non2xx) / elapsed },
-    latency: { p50: ms('50%'), p90: ms('90%'), p99: ms('99%'), max: ms('Max') ?? null },
+    latency: { p50: ms('50%'), p90: ms('90%'), p99: ms('99%'), max: stats ? toMs(stats[1], stats[2]) : null },
     errors: socketErrors ?? 0,
     timeouts: 0,
     non2xx,
@@ -73,7 +80,7 @@ function wrkRun(url, { connections, body, seconds }) {
 
 function cannon(url, { connections, body, seconds = SECONDS }) {
   if (WRK) {
-    return Promise.resolve(wrkRun(url, { connections, body, seconds }));
+    return wrkRun(url, { connections, body, seconds });
   }
   return new Promise((resolve, reject) => {
     autocannon(
