@@ -7,18 +7,16 @@ import { ErrorCode, ServiceError } from './errors';
 /** The exception's class, kept on the reply for http_server_requests_seconds{exception}. */
 export const EXCEPTION_CLASS = Symbol('exceptionClass');
 export type WithExceptionClass = FastifyReply & { [EXCEPTION_CLASS]?: string };
-const ERROR_CODE = Symbol('errorCode');
-type WithErrorCode = FastifyReply & { [ERROR_CODE]?: string };
+const REFUSAL_LISTENERS = Symbol('refusalListeners');
+type WithRefusalListeners = FastifyRequest & { [REFUSAL_LISTENERS]?: ((code?: string) => void)[] };
 
-/** The code of the error this reply answered with (for hooks that run after the answer), if any. */
-export function errorCodeOf(reply: FastifyReply): string | undefined {
-  return (reply as WithErrorCode)[ERROR_CODE];
-}
-
-/** Notes on the reply the class and code of the error it answers with. */
-export function noteError(reply: FastifyReply, exceptionClass: string, code?: string): void {
-  (reply as WithExceptionClass)[EXCEPTION_CLASS] = exceptionClass;
-  (reply as WithErrorCode)[ERROR_CODE] = code;
+/**
+ * Calls `listener` with the error's code (undefined for one without) when this request is refused: when the
+ * filter decides its error answer, also when the client has already gone and the answer is never written
+ * (Fastify's onResponse does not run then).
+ */
+export function onRefusal(req: FastifyRequest, listener: (code?: string) => void): void {
+  ((req as WithRefusalListeners)[REFUSAL_LISTENERS] ??= []).push(listener);
 }
 
 /**
@@ -53,13 +51,16 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const req = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<WithExceptionClass>();
+    const error = this.asServiceError(exception);
+    for (const listener of (req as WithRefusalListeners)[REFUSAL_LISTENERS]?.splice(0) ?? []) {
+      listener(error?.code);
+    }
     if (reply.sent) {
       return;
     }
+    reply[EXCEPTION_CLASS] = exception instanceof Error ? exception.constructor.name : 'Unknown';
     const requestId = String(req.id);
     const path = pathOf(req);
-    const error = this.asServiceError(exception);
-    noteError(reply, exception instanceof Error ? exception.constructor.name : 'Unknown', error?.code);
     const headers: Record<string, string> = {};
     // A refused request whose body was not read (413 on its Content-Length, 401 before the body): the
     // connection is closed after the answer instead of waiting for bytes the client may never send.

@@ -1,5 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { noteError } from '../common/all-exceptions.filter';
+import type { ArgumentsHost } from '@nestjs/common';
+import { PinoLogger } from 'nestjs-pino';
+import pino from 'pino';
+import { AllExceptionsFilter } from '../common/all-exceptions.filter';
 import { ErrorCode, ServiceError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { validateEnvironment } from '../config/environment';
@@ -9,6 +12,10 @@ import { Idempotency, idempotentSendOf } from './idempotency';
 /** A keyed POST /api/messages and its reply, as Fastify's hooks see them. */
 function keyed(key: string, body: unknown = { content: 'hi' }) {
   const req = {
+    id: `req-${key}`,
+    method: 'POST',
+    url: '/api/messages',
+    raw: { complete: true },
     headers: { 'idempotency-key': key },
     routeOptions: { url: '/api/messages' },
     body,
@@ -17,6 +24,15 @@ function keyed(key: string, body: unknown = { content: 'hi' }) {
   const sent: { status?: number; headers: Record<string, string>; body?: unknown } = { headers: {} };
   const reply = {
     statusCode: 200,
+    sent: false,
+    status(status: number) {
+      sent.status = status;
+      return this;
+    },
+    headers(values: Record<string, string>) {
+      Object.assign(sent.headers, values);
+      return this;
+    },
     code(status: number) {
       sent.status = status;
       return this;
@@ -42,23 +58,27 @@ function preHandle(sut: Idempotency, request: ReturnType<typeof keyed>): 'throug
   return outcome;
 }
 
-/** The reply of a request the exception filter answered with `code`, then the onResponse hook. */
-function answerWithError(sut: Idempotency, request: ReturnType<typeof keyed>, code: ErrorCode): void {
-  const error = new ServiceError(code, 'the send failed');
-  (request.reply as { statusCode: number }).statusCode = 503;
-  noteError(request.reply, error.constructor.name, code);
-  sut.onResponse(request.req, request.reply);
+/** The exception filter refusing the request with `code` (the client may have gone: nothing is awaited). */
+function refuse(request: ReturnType<typeof keyed>, code: ErrorCode): void {
+  const host = {
+    switchToHttp: () => ({ getRequest: () => request.req, getResponse: () => request.reply }),
+  } as unknown as ArgumentsHost;
+  new AllExceptionsFilter().catch(new ServiceError(code, 'the send failed'), host);
 }
 
 /** A first keyed request whose send fails with `code`; returns its settle handle (what ProducerService calls). */
 function failFirst(sut: Idempotency, key: string, code: ErrorCode): (body: unknown) => void {
   const first = keyed(key);
   expect(preHandle(sut, first)).toBe('through');
-  answerWithError(sut, first, code);
+  refuse(first, code);
   return (body) => idempotentSendOf(first.req)!.settle(body);
 }
 
 describe(Idempotency.name, () => {
+  // The filter logs its refusals through pino's root logger (set up by nestjs-pino in the app): silenced.
+  beforeAll(() => {
+    (PinoLogger as unknown as { root: pino.Logger }).root = pino({ level: 'silent' });
+  });
   const make = (): Idempotency => new Idempotency(new AppConfig(validateEnvironment({})), new Metrics());
 
   it('keeps an unknown outcome in flight (409) until the send settles, then replays what Kafka acknowledged', () => {

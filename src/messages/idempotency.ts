@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { errorCodeOf } from '../common/all-exceptions.filter';
+import { onRefusal } from '../common/all-exceptions.filter';
 import { ErrorCode, InvalidInputError, ServiceError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { Metrics } from '../observability/metrics';
@@ -116,10 +116,11 @@ class IdempotencyStore {
  * 400. Only acknowledged sends are stored: a failure that certainly wrote nothing frees the key, and an
  * unknown outcome keeps the key in flight until the send settles, then stores or frees it.
  *
- * Two Fastify hooks rather than a Nest interceptor: an interceptor puts an RxJS pipeline around every
- * produce request, keyed or not (a quarter of the CPU per request, measured), where these cost a header
- * lookup when there is no key. preHandler runs after the body is parsed and before Nest's pipes and
- * handler; onResponse frees the key of a request that failed before Kafka could have written anything.
+ * A Fastify preHandler hook rather than a Nest interceptor: an interceptor puts an RxJS pipeline around
+ * every produce request, keyed or not (a quarter of the CPU per request, measured), where this costs a
+ * header lookup when there is no key. It runs after the body is parsed and before Nest's pipes and handler;
+ * a refused request frees its key through the exception filter's onRefusal (which, unlike onResponse, also
+ * runs when the client has gone).
  */
 @Injectable()
 export class Idempotency {
@@ -147,10 +148,6 @@ export class Idempotency {
         this.preHandler(req, reply, done);
       },
     );
-    fastify.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
-      this.onResponse(req, reply);
-      done();
-    });
   }
 
   /** A keyed request: refused (done with the error), replayed (answered here: Fastify skips the handler), or let through. */
@@ -167,17 +164,6 @@ export class Idempotency {
       return;
     }
     void reply.code(200).header(REPLAYED_HEADER, 'true').send(stored);
-  }
-
-  /**
-   * After the answer: a keyed request that failed frees its key, unless its outcome is unknown (then
-   * ProducerService settles it when Kafka does). A success was already stored by ProducerService.
-   */
-  onResponse(req: FastifyRequest, reply: FastifyReply): void {
-    const send = (req as WithSend)[SEND];
-    if (send && reply.statusCode >= 300 && errorCodeOf(reply) !== ErrorCode.KafkaOutcomeUnknown) {
-      send.settle(undefined);
-    }
   }
 
   /** Checks the key; the stored answer for a replay, else undefined with req[SEND] set for the send. */
@@ -235,6 +221,13 @@ export class Idempotency {
       this.metrics.idempotencyKeys.set(this.store.size);
     };
     req[SEND] = { key, settle };
+    // A refused request frees its key, unless its outcome is unknown: ProducerService settles that one when
+    // Kafka does (and a success was stored by it already).
+    onRefusal(req, (code) => {
+      if (code !== ErrorCode.KafkaOutcomeUnknown) {
+        settle(undefined);
+      }
+    });
     return undefined;
   }
 
