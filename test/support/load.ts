@@ -4,8 +4,8 @@ export interface LoadResult {
   ok: string[];
   /** Non-200 statuses, and 0 for a refused or broken connection. */
   failures: number[];
-  /** When each answer came, with its status (0: connection error), when its request began and the error code. */
-  timeline: { at: number; status: number; startedAt: number; code?: string }[];
+  /** When each answer came, with its status (0: connection error). */
+  timeline: { at: number; status: number }[];
 }
 
 export function steadyLoad(
@@ -17,8 +17,6 @@ export function steadyLoad(
   const worker = async (w: number): Promise<void> => {
     for (let i = 0; running; i += 1) {
       let status = 0;
-      let code: string | undefined;
-      const startedAt = Date.now();
       try {
         const response = await fetch(url, {
           method: 'POST',
@@ -27,18 +25,17 @@ export function steadyLoad(
           signal: AbortSignal.timeout(30_000),
         });
         status = response.status;
-        const body = (await response.json()) as { messageId?: string; code?: string };
+        const body = (await response.json()) as { messageId?: string };
         if (status === 200 && body.messageId) {
           result.ok.push(body.messageId);
         }
-        code = body.code;
       } catch {
         status = 0;
       }
       if (status !== 200) {
         result.failures.push(status);
       }
-      result.timeline.push({ at: Date.now(), status, startedAt, code });
+      result.timeline.push({ at: Date.now(), status });
       await new Promise((resolve) => setTimeout(resolve, status === 200 ? options.pauseMs : 50));
     }
   };
