@@ -22,7 +22,7 @@ export function configureApp(app: NestFastifyApplication): NestFastifyApplicatio
   // nestjs-pino takes over Nest's Logger (and flushes what bufferLogs held back).
   app.useLogger(app.get(Logger));
   installHttpLayer(app);
-  // Idempotency-Key on the produce routes (its hooks run after installHttpLayer's).
+  // Idempotency-Key on the produce routes (its preHandler hook runs after installHttpLayer's onRequest).
   app
     .get(Idempotency)
     .install(
