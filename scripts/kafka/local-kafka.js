@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 /*
- * The project's local Apache Kafka: a single-node KRaft broker (broker+controller) on 127.0.0.1, assembled
- * from Maven Central jars (scripts/kafka/pom.xml). Used by `npm run kafka:start|kafka:stop`, by
- * `npm run start:local`, by Jest's global setup/teardown and by the benchmarks.
+ * The project's local Apache Kafka: a single-node KRaft broker (broker+controller) on 127.0.0.1, or a
+ * cluster of N such combined nodes (`start --nodes N`: one cluster id, one static controller quorum),
+ * assembled from Maven Central jars (scripts/kafka/pom.xml). Used by `npm run kafka:start|kafka:stop`, by
+ * `npm run start:local`, by Jest's global setup/teardown, by the failover tests (which kill, terminate and
+ * restart single nodes) and by the benchmarks.
  *
  * Layout (all git-ignored):
  *   .cache/kafka/<version>/lib   the broker's runtime classpath, fetched once with Maven and reused
- *   .run/kafka-<name>/           server.properties, data/, server.log, pid, bootstrap
+ *   .run/kafka-<name>/           server.properties, data/, server.log, pid, bootstrap (a single node)
+ *   .run/kafka-<name>/node-<id>/ the same for each node of a cluster; cluster.json and bootstrap above them
  *
  * Plain CommonJS on purpose: it must run before anything is compiled.
  */
@@ -23,6 +26,20 @@ const HERE = __dirname;
 const POM = path.join(HERE, 'pom.xml');
 const START_TIMEOUT_MS = 90_000;
 const STOP_TIMEOUT_MS = 15_000;
+/** Heap of each node of a cluster: several JVMs share a small machine. */
+const CLUSTER_NODE_HEAP = '256m';
+/**
+ * A cluster on loopback fails over in seconds: the active controller fences a broker that missed
+ * heartbeats for 3 s (Kafka's default is 9 s) and moves its partitions' leadership, and a follower that
+ * stops fetching leaves the ISR after 5 s (default 30 s).
+ */
+const CLUSTER_PROPERTIES = [
+  'broker.session.timeout.ms=3000',
+  'broker.heartbeat.interval.ms=500',
+  'replica.lag.time.max.ms=5000',
+  'controller.quorum.fetch.timeout.ms=2000',
+  'controller.quorum.election.timeout.ms=1000',
+].join('\n');
 
 function kafkaVersion() {
   const match = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(fs.readFileSync(POM, 'utf8'));
@@ -188,6 +205,53 @@ function render(template, values) {
   return template.replace(/\$\{([A-Z_]+)\}/g, (_, key) => (key in values ? String(values[key]) : ''));
 }
 
+/** Writes one node's server.properties from the template. */
+function writeProperties(file, { nodeId, port, controllerPort, dataDir, quorum, nodes, extra = {} }) {
+  fs.writeFileSync(
+    file,
+    render(fs.readFileSync(path.join(HERE, 'server.properties.template'), 'utf8'), {
+      NODE_ID: nodeId,
+      QUORUM: quorum,
+      PORT: port,
+      CONTROLLER_PORT: controllerPort,
+      DATA_DIR: dataDir,
+      INTERNAL_RF: Math.min(nodes, 3),
+      INTERNAL_MIN_ISR: Math.max(1, Math.min(nodes, 3) - 1),
+      CLUSTER_PROPERTIES: nodes > 1 ? CLUSTER_PROPERTIES : '',
+      EXTRA_LISTENERS: extra.listeners ? `,${extra.listeners}` : '',
+      EXTRA_ADVERTISED: extra.advertised ? `,${extra.advertised}` : '',
+      EXTRA_PROTOCOL_MAP: extra.protocolMap ? `,${extra.protocolMap}` : '',
+      EXTRA_PROPERTIES: extra.properties || '',
+    }),
+  );
+}
+
+function formatArgs(lib, propertiesFile, clusterId, args) {
+  return [
+    '-Xmx256m',
+    `-Dlog4j2.configurationFile=${path.join(HERE, 'log4j2.properties')}`,
+    '-cp',
+    `${lib}/*`,
+    'kafka.tools.StorageTool',
+    'format',
+    '-t',
+    clusterId,
+    '-c',
+    propertiesFile,
+    ...args,
+  ];
+}
+
+/** `kafka-storage format` of one node's storage directory. */
+function formatStorage(lib, propertiesFile, clusterId, args) {
+  const format = java(formatArgs(lib, propertiesFile, clusterId, args));
+  if (format.status !== 0) {
+    throw new Error(
+      `kafka-storage format failed (exit ${format.status}):\n${format.stdout}\n${format.stderr}`,
+    );
+  }
+}
+
 /**
  * Starts a fresh broker under .run/kafka-<name>. Options:
  *   port: PLAINTEXT port (0 or undefined: a free one); heap: max heap (default 512m);
@@ -198,10 +262,20 @@ function render(template, values) {
  */
 async function start(options = {}) {
   const name = options.name || 'local';
+  const nodes = Number(options.nodes || 1);
+  if (!Number.isInteger(nodes) || nodes < 1) {
+    throw new Error(`--nodes must be a whole number of at least 1, not ${options.nodes}`);
+  }
+  if (nodes > 1) {
+    return startCluster({ ...options, name, nodes });
+  }
   const dir = stateDir(name);
   const running = readPid(dir);
   if (running && isAlive(running)) {
     throw new Error(`a broker named '${name}' already runs (pid ${running}); stop it first`);
+  }
+  if (fs.existsSync(path.join(dir, 'cluster.json'))) {
+    await stop({ name });
   }
   const lib = ensureJars({ quiet: options.quiet });
   const began = Date.now();
@@ -222,48 +296,197 @@ async function start(options = {}) {
 
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(path.join(dir, 'tmp'), { recursive: true });
-  const dataDir = path.join(dir, 'data');
-  fs.writeFileSync(
-    propertiesFile,
-    render(fs.readFileSync(path.join(HERE, 'server.properties.template'), 'utf8'), {
-      PORT: port,
-      CONTROLLER_PORT: controllerPort,
-      DATA_DIR: dataDir,
-      EXTRA_LISTENERS: extra.listeners ? `,${extra.listeners}` : '',
-      EXTRA_ADVERTISED: extra.advertised ? `,${extra.advertised}` : '',
-      EXTRA_PROTOCOL_MAP: extra.protocolMap ? `,${extra.protocolMap}` : '',
-      EXTRA_PROPERTIES: extra.properties || '',
-    }),
-  );
-
-  const classpath = `${lib}/*`;
+  writeProperties(propertiesFile, {
+    nodeId: 1,
+    quorum: `controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}`,
+    port,
+    controllerPort,
+    dataDir: path.join(dir, 'data'),
+    nodes: 1,
+    extra,
+  });
   const clusterId = randomClusterId();
-  const format = java([
-    '-Xmx256m',
-    `-Dlog4j2.configurationFile=${path.join(HERE, 'log4j2.properties')}`,
-    '-cp',
-    classpath,
-    'kafka.tools.StorageTool',
-    'format',
-    '--standalone',
-    '-t',
-    clusterId,
-    '-c',
-    propertiesFile,
-    ...(options.formatArgs || []),
-  ]);
-  if (format.status !== 0) {
-    throw new Error(
-      `kafka-storage format failed (exit ${format.status}):\n${format.stdout}\n${format.stderr}`,
-    );
-  }
+  formatStorage(lib, propertiesFile, clusterId, ['--standalone', ...(options.formatArgs || [])]);
   return { ...(await launch({ name, dir, lib, propertiesFile, port, began, options })), clusterId };
+}
+
+/** A cluster's nodes, as startCluster wrote them to cluster.json: [{ id, port, dir }]. */
+function clusterNodes(name) {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(stateDir(name), 'cluster.json'), 'utf8')).nodes;
+  } catch {
+    return [];
+  }
+}
+
+function clusterNode(name, id) {
+  const node = clusterNodes(name).find((n) => n.id === Number(id));
+  if (!node) {
+    throw new Error(`no node ${id} in a cluster named '${name}'`);
+  }
+  return node;
+}
+
+/**
+ * Starts a fresh cluster of `nodes` combined broker+controller nodes (ids 1..N) on loopback: one cluster
+ * id, a static controller quorum of every node (controller.quorum.voters), each node with its own ports
+ * and storage under .run/kafka-<name>/node-<id>. Returns { bootstrap, nodes: [{ id, port, pid, dir }],
+ * clusterId, startedInMs }; the bootstrap lists every node.
+ */
+async function startCluster(options) {
+  const { name, nodes: count } = options;
+  if (clusterNodes(name).some((node) => isAlive(readPid(node.dir) || 0)) || readPid(stateDir(name))) {
+    await stop({ name });
+  }
+  const lib = ensureJars({ quiet: options.quiet });
+  const began = Date.now();
+  const root = stateDir(name);
+  fs.rmSync(root, { recursive: true, force: true });
+  const nodes = [];
+  for (let id = 1; id <= count; id += 1) {
+    nodes.push({
+      id,
+      port: await freePort(),
+      controllerPort: await freePort(),
+      dir: path.join(root, `node-${id}`),
+    });
+  }
+  const voters = nodes.map((n) => `${n.id}@127.0.0.1:${n.controllerPort}`).join(',');
+  const clusterId = randomClusterId();
+  for (const node of nodes) {
+    fs.mkdirSync(path.join(node.dir, 'tmp'), { recursive: true });
+    const propertiesFile = path.join(node.dir, 'server.properties');
+    writeProperties(propertiesFile, {
+      nodeId: node.id,
+      quorum: `controller.quorum.voters=${voters}`,
+      port: node.port,
+      controllerPort: node.controllerPort,
+      dataDir: path.join(node.dir, 'data'),
+      nodes: count,
+      extra: options.extra,
+    });
+  }
+  // The nodes' storage is formatted side by side: each format is a JVM start of its own.
+  await Promise.all(
+    nodes.map(
+      (node) =>
+        new Promise((resolve, reject) => {
+          const propertiesFile = path.join(node.dir, 'server.properties');
+          const child = spawn('java', formatArgs(lib, propertiesFile, clusterId, options.formatArgs || []), {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          let output = '';
+          child.stdout.on('data', (chunk) => (output += chunk));
+          child.stderr.on('data', (chunk) => (output += chunk));
+          child.on('error', reject);
+          child.on('exit', (code) =>
+            code === 0
+              ? resolve()
+              : reject(
+                  new Error(`kafka-storage format of node ${node.id} failed (exit ${code}):\n${output}`),
+                ),
+          );
+        }),
+    ),
+  );
+  const bootstrap = nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
+  fs.writeFileSync(
+    path.join(root, 'cluster.json'),
+    JSON.stringify({ clusterId, bootstrap, nodes: nodes.map(({ id, port, dir }) => ({ id, port, dir })) }),
+  );
+  fs.writeFileSync(path.join(root, 'bootstrap'), bootstrap);
+  const heap = options.heap || CLUSTER_NODE_HEAP;
+  // A node only reports itself started once the quorum has a leader, so all of them start together.
+  const launched = await Promise.all(
+    nodes.map((node) =>
+      launch({
+        name,
+        dir: node.dir,
+        lib,
+        propertiesFile: path.join(node.dir, 'server.properties'),
+        port: node.port,
+        began,
+        options: { ...options, heap },
+      }),
+    ),
+  );
+  await waitForBrokers(name, bootstrap, count, START_TIMEOUT_MS - (Date.now() - began));
+  return {
+    bootstrap,
+    port: nodes[0].port,
+    pid: launched[0].pid,
+    dir: root,
+    clusterId,
+    nodes: nodes.map((node, i) => ({ id: node.id, port: node.port, pid: launched[i].pid, dir: node.dir })),
+    startedInMs: Date.now() - began,
+  };
+}
+
+/** Resolves once the cluster's metadata lists `count` brokers, or rejects after `timeoutMs`. */
+async function waitForBrokers(name, bootstrap, count, timeoutMs) {
+  const deadline = Date.now() + Math.max(timeoutMs, 1000);
+  let seen = 0;
+  while (Date.now() < deadline) {
+    const cluster = await waitForMetadata(bootstrap, Math.max(deadline - Date.now(), 1000));
+    seen = cluster.brokers.length;
+    if (seen >= count) {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`the cluster '${name}' lists ${seen} of ${count} brokers after ${timeoutMs} ms`);
+}
+
+/** Kills node `id` of cluster `name` at once (SIGKILL: no controlled shutdown, like a crash). */
+async function killNode({ name = 'local', id }) {
+  const node = clusterNode(name, id);
+  const pid = readPid(node.dir);
+  if (!pid || !isAlive(pid)) {
+    throw new Error(`node ${id} of '${name}' is not running`);
+  }
+  signal(pid, 'SIGKILL');
+  await waitForExit(pid, STOP_TIMEOUT_MS);
+  fs.rmSync(path.join(node.dir, 'pid'), { force: true });
+}
+
+/**
+ * Stops node `id` of cluster `name` with SIGTERM (a controlled shutdown: the node hands its partitions'
+ * leadership over before it exits) and waits for it to exit; SIGKILL after `timeoutMs`.
+ */
+async function terminateNode({ name = 'local', id, timeoutMs = STOP_TIMEOUT_MS }) {
+  return stopDir(clusterNode(name, id).dir, timeoutMs);
+}
+
+/** Starts node `id` of cluster `name` again on its storage and ports; resolves once the cluster lists it. */
+async function restartNode({ name = 'local', id, timeoutMs = START_TIMEOUT_MS }) {
+  const node = clusterNode(name, id);
+  const pid = readPid(node.dir);
+  if (pid && isAlive(pid)) {
+    throw new Error(`node ${id} of '${name}' is still running (pid ${pid})`);
+  }
+  const began = Date.now();
+  const launched = await launch({
+    name,
+    dir: node.dir,
+    lib: ensureJars({ quiet: true }),
+    propertiesFile: path.join(node.dir, 'server.properties'),
+    port: node.port,
+    began,
+    options: { heap: CLUSTER_NODE_HEAP },
+  });
+  const nodes = clusterNodes(name);
+  const bootstrap = nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
+  await waitForBrokers(name, bootstrap, nodes.length, timeoutMs - (Date.now() - began));
+  return launched;
 }
 
 /** Starts kafka.Kafka on a formatted storage directory and waits until it answers metadata requests. */
 async function launch({ name, dir, lib, propertiesFile, port, began, options }) {
   const classpath = `${lib}/*`;
-  const logFd = fs.openSync(path.join(dir, 'server.log'), 'a');
+  const logFile = path.join(dir, 'server.log');
+  // A restarted node appends to its log: only what this start writes counts.
+  const logFrom = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
+  const logFd = fs.openSync(logFile, 'a');
   const child = spawn(
     'java',
     [
@@ -288,23 +511,23 @@ async function launch({ name, dir, lib, propertiesFile, port, began, options }) 
 
   const bootstrap = `127.0.0.1:${port}`;
   try {
-    await waitForLog(dir, /Kafka Server started/, START_TIMEOUT_MS, () => isAlive(child.pid));
+    await waitForLog(dir, /Kafka Server started/, START_TIMEOUT_MS, () => isAlive(child.pid), logFrom);
     await waitForMetadata(bootstrap, START_TIMEOUT_MS - (Date.now() - began), () => isAlive(child.pid));
   } catch (error) {
-    await stop({ name });
+    await stopDir(dir, STOP_TIMEOUT_MS);
     throw new Error(
-      `the local Kafka broker did not start: ${error.message}\n--- ${dir}/server.log (tail) ---\n${logTail(dir)}`,
+      `the local Kafka broker ${name} (${dir}) did not start: ${error.message}\n--- ${dir}/server.log (tail) ---\n${logTail(dir)}`,
     );
   }
   fs.writeFileSync(path.join(dir, 'bootstrap'), bootstrap);
   return { bootstrap, port, pid: child.pid, dir, startedInMs: Date.now() - began };
 }
 
-async function waitForLog(dir, pattern, timeoutMs, isStillRunning) {
+async function waitForLog(dir, pattern, timeoutMs, isStillRunning, from = 0) {
   const deadline = Date.now() + timeoutMs;
   const file = path.join(dir, 'server.log');
   while (Date.now() < deadline) {
-    const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+    const text = fs.existsSync(file) ? fs.readFileSync(file).subarray(from).toString('utf8') : '';
     if (pattern.test(text)) {
       return;
     }
@@ -316,34 +539,53 @@ async function waitForLog(dir, pattern, timeoutMs, isStillRunning) {
   throw new Error(`no ${pattern} in the log within ${timeoutMs} ms`);
 }
 
-/** Stops the broker named `name` (SIGTERM, then SIGKILL after 15 s). Resolves true if one was running. */
+/**
+ * Stops the broker named `name`, or every node of the cluster of that name, all at once (SIGTERM, then
+ * SIGKILL after 15 s). Resolves true if anything was running.
+ */
 async function stop(options = {}) {
-  const dir = stateDir(options.name || 'local');
+  const name = options.name || 'local';
+  const timeoutMs = options.timeoutMs || STOP_TIMEOUT_MS;
+  const dirs = [stateDir(name), ...clusterNodes(name).map((node) => node.dir)];
+  const stopped = await Promise.all(dirs.map((dir) => stopDir(dir, timeoutMs)));
+  return stopped.some(Boolean);
+}
+
+/** Stops the process whose pid file is in `dir` (SIGTERM, SIGKILL after timeoutMs); true if one ran. */
+async function stopDir(dir, timeoutMs) {
   const pid = readPid(dir);
   if (!pid || !isAlive(pid)) {
     fs.rmSync(path.join(dir, 'pid'), { force: true });
     return false;
   }
   signal(pid, 'SIGTERM');
-  const deadline = Date.now() + (options.timeoutMs || STOP_TIMEOUT_MS);
-  while (isAlive(pid) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  if (isAlive(pid)) {
+  if (!(await waitForExit(pid, timeoutMs))) {
     signal(pid, 'SIGKILL');
-    while (isAlive(pid)) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitForExit(pid, STOP_TIMEOUT_MS);
   }
   fs.rmSync(path.join(dir, 'pid'), { force: true });
   return true;
 }
 
-/** Synchronous last-resort kill, for process 'exit' handlers. */
+/** Resolves true once `pid` is gone, false if it still runs after timeoutMs. */
+async function waitForExit(pid, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid)) {
+    if (Date.now() >= deadline) {
+      return false;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
+}
+
+/** Synchronous last-resort kill (of a single broker or every node of a cluster), for 'exit' handlers. */
 function killNow(name = 'local') {
-  const pid = readPid(stateDir(name));
-  if (pid && isAlive(pid)) {
-    signal(pid, 'SIGKILL');
+  for (const dir of [stateDir(name), ...clusterNodes(name).map((node) => node.dir)]) {
+    const pid = readPid(dir);
+    if (pid && isAlive(pid)) {
+      signal(pid, 'SIGKILL');
+    }
   }
 }
 
@@ -383,11 +625,41 @@ async function main() {
       console.log(ensureJars());
       return;
     case 'start': {
-      const started = await start({ name, port: args.port || process.env.KAFKA_PORT || 29092 });
-      console.error(
-        `Kafka ${kafkaVersion()} started in ${started.startedInMs} ms (pid ${started.pid}, log ${started.dir}/server.log)`,
-      );
+      const nodes = Number(args.nodes || 1);
+      if (nodes > 1 && args.port) {
+        throw new Error('--port is for a single node; the nodes of a cluster get free ports');
+      }
+      const started = await start({
+        name,
+        nodes,
+        port: nodes > 1 ? undefined : args.port || process.env.KAFKA_PORT || 29092,
+      });
+      if (started.nodes) {
+        console.error(
+          `Kafka ${kafkaVersion()} cluster of ${nodes} nodes started in ${started.startedInMs} ms (${started.nodes
+            .map((n) => `node ${n.id}: port ${n.port}, pid ${n.pid}`)
+            .join('; ')}; logs ${started.dir}/node-<id>/server.log)`,
+        );
+      } else {
+        console.error(
+          `Kafka ${kafkaVersion()} started in ${started.startedInMs} ms (pid ${started.pid}, log ${started.dir}/server.log)`,
+        );
+      }
       console.log(started.bootstrap);
+      return;
+    }
+    case 'kill-node':
+    case 'terminate-node':
+    case 'restart-node': {
+      const id = Number(args.id);
+      if (command === 'kill-node') {
+        await killNode({ name, id });
+      } else if (command === 'terminate-node') {
+        await terminateNode({ name, id });
+      } else {
+        await restartNode({ name, id });
+      }
+      console.log(`${command.replace('-node', '')}: node ${id} of kafka-${name}`);
       return;
     }
     case 'ensure': {
@@ -418,13 +690,24 @@ async function main() {
       return;
     }
     case 'status': {
+      const nodes = clusterNodes(name);
+      if (nodes.length > 0) {
+        for (const node of nodes) {
+          const pid = readPid(node.dir);
+          console.log(
+            `kafka-${name} node ${node.id} (port ${node.port}) ${pid && isAlive(pid) ? `running, pid ${pid}` : 'not running'}`,
+          );
+        }
+        return;
+      }
       const pid = readPid(stateDir(name));
       console.log(pid && isAlive(pid) ? `kafka-${name} running, pid ${pid}` : `kafka-${name} not running`);
       return;
     }
     default:
       console.error(
-        'usage: local-kafka.js fetch | start [--port N] [--name N] | ensure [--brokers B] | stop [--name N] | status',
+        'usage: local-kafka.js fetch | start [--port P | --nodes N] [--name NAME] | ensure [--brokers B] | stop [--name NAME] | status [--name NAME]\n' +
+          '       | kill-node --id ID | terminate-node --id ID | restart-node --id ID [--name NAME]',
       );
       process.exitCode = 2;
   }
@@ -434,6 +717,10 @@ module.exports = {
   start,
   stop,
   killNow,
+  killNode,
+  terminateNode,
+  restartNode,
+  clusterNodes,
   ensureJars,
   answers,
   waitForMetadata,

@@ -22,6 +22,14 @@ const PRODUCER_STATE = new Set([
 const NOT_CONNECTED =
   /connect (ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT)|getaddrinfo|Connection timeout/;
 
+/**
+ * The broker refused the producer's sequence number or epoch: the batch was not appended, and this
+ * producer id is out of step with the broker for good (kafkajs cannot bump its epoch; a new producer can).
+ */
+export function rejectsProducerState(failure: KafkaSendError): boolean {
+  return PRODUCER_STATE.has(failure.errorClass);
+}
+
 interface KafkaJsLikeError {
   name?: string;
   type?: string;

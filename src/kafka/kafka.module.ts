@@ -66,8 +66,12 @@ function supervisedProducer(
     {
       provide: KAFKA_PRODUCER,
       inject: [KAFKA_CLIENT, AppConfig, PRODUCER_OBSERVER],
+      // One quick inner retry (kafkajs requires at least one for idempotence); RecordSender resends a
+      // failed batch unchanged itself until the send deadline.
       useFactory: (kafka: Kafka, config: AppConfig, observer: ProducerMetricsObserver): SupervisedProducer =>
-        supervisedProducer(kafka, config, observer, 'idempotent'),
+        supervisedProducer(kafka, config, observer, 'idempotent', {
+          retry: { ...SEND_ATTEMPT_RETRY, retries: 1 },
+        }),
     },
     {
       // The pool behind atomic batches: transactional ids <transactionalId>-0 … -<n-1>.

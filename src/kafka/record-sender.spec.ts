@@ -36,8 +36,6 @@ function supervised(producer: Partial<Producer>): jest.Mocked<SupervisedProducer
     name: 'fake',
     isConnected: true,
     get: jest.fn().mockResolvedValue(producer),
-    succeeded: jest.fn(),
-    failed: jest.fn().mockResolvedValue(undefined),
     replace: jest.fn().mockResolvedValue(undefined),
     close: jest.fn().mockResolvedValue(undefined),
   } as unknown as jest.Mocked<SupervisedProducer>;
@@ -145,7 +143,6 @@ describe(RecordSender.name, () => {
           timestamp: '1700000000000',
         },
       ]);
-      expect(producer.succeeded).toHaveBeenCalledTimes(1);
     });
 
     it('keeps offsets past 2^53 exact (they travel as strings)', async () => {
@@ -196,27 +193,39 @@ describe(RecordSender.name, () => {
       );
     });
 
-    it('counts a retriable failure against the producer and rethrows it typed', async () => {
+    it('resends a failed batch unchanged (same producer, same records) until the deadline nears, then fails typed', async () => {
       const [p0] = keysByPartition() as [string];
       sendBatch.mockRejectedValue(
         new KafkaSendError(KafkaFailureKind.Retriable, 'leader moved', 'NOT_LEADER_OR_FOLLOWER'),
       );
+      const ticket = Object.assign(new SendTicket(), { deadline: Date.now() + 1500 });
 
-      await expect(sut.send(TOPIC, [record(p0)])).rejects.toMatchObject({ kind: KafkaFailureKind.Retriable });
-      expect(producer.failed).toHaveBeenCalledWith('leader moved');
+      await expect(sut.send(TOPIC, [record(p0, ticket)])).rejects.toMatchObject({
+        kind: KafkaFailureKind.Retriable,
+      });
+      expect(sendBatch.mock.calls.length).toBeGreaterThanOrEqual(2);
+      const [first, ...resent] = sendBatch.mock.calls.map(([batch]) => batch.topicMessages);
+      for (const again of resent) {
+        expect(again).toEqual(first);
+      }
       expect(producer.replace).not.toHaveBeenCalled();
     });
 
-    it('rebuilds the producer after a failure that puts its sequence numbers out of step', async () => {
+    it('rebuilds the producer when the broker rejects its sequence, and sends the batch once more on the new one', async () => {
       const [p0] = keysByPartition() as [string];
-      sendBatch.mockRejectedValue(
-        new KafkaSendError(KafkaFailureKind.RecordTooLarge, 'too large', 'MESSAGE_TOO_LARGE'),
-      );
+      sendBatch
+        .mockRejectedValueOnce(
+          new KafkaSendError(KafkaFailureKind.Fatal, 'out of order', 'OUT_OF_ORDER_SEQUENCE_NUMBER'),
+        )
+        .mockResolvedValueOnce(answer({ 0: '5' }));
 
-      await expect(sut.send(TOPIC, [record(p0)])).rejects.toMatchObject({
-        kind: KafkaFailureKind.RecordTooLarge,
-      });
-      expect(producer.replace).toHaveBeenCalledWith('a produce request failed (MESSAGE_TOO_LARGE)');
+      const [ack] = await sut.send(TOPIC, [record(p0)]);
+
+      expect(producer.replace).toHaveBeenCalledWith(
+        "the broker rejected the producer's state (OUT_OF_ORDER_SEQUENCE_NUMBER)",
+      );
+      expect(sendBatch).toHaveBeenCalledTimes(2);
+      expect(ack).toMatchObject({ partition: 0, offset: '5' });
     });
 
     it('forgets the partition count of a topic the broker no longer knows, and asks again on the next send', async () => {
@@ -266,7 +275,6 @@ describe(RecordSender.name, () => {
         acks: -1,
       });
       expect(transaction.commit).toHaveBeenCalledTimes(1);
-      expect(transactional.succeeded).toHaveBeenCalledTimes(1);
     });
 
     it('aborts the transaction and rebuilds the producer when the send fails, and commits nothing', async () => {

@@ -6,6 +6,7 @@ import { compressionType } from './compression';
 import { classifyKafkaError } from './kafka-errors';
 import { KAFKA_PRODUCER, KAFKA_TRANSACTIONAL_PRODUCER } from './kafka.constants';
 import { PartitionResolver } from './partition-resolver';
+import { BatchResender, PartitionBatch } from './batch-resender';
 import { SupervisedProducer } from './supervised-producer';
 
 /**
@@ -19,6 +20,10 @@ export class SendTicket {
   handedOver = false;
   /** An earlier attempt's request was lost in flight (timeout, dropped connection): it may have been appended. */
   maybeWritten = false;
+  /** When the caller stops waiting (epoch ms): RecordSender starts no attempt for its records past it. */
+  deadline = Infinity;
+  /** Produce requests RecordSender made for the records (it resends a failed batch itself, unchanged). */
+  attempts = 0;
 }
 
 /** A record to publish, free of kafkajs types. */
@@ -70,10 +75,17 @@ export interface RecordAck {
 }
 
 /**
- * The one way the service writes to Kafka: a list of records goes out as one produce request per broker
- * (idempotent, acks=all, the configured codec), or atomically in one transaction. Partitions are chosen
- * up front so each record's offset is known from the partition's base offset. Failures come back as
- * KafkaSendError with a kind; the producer is rebuilt when it keeps failing.
+ * What became of one record of a send: its ack, the error its partition's batch ended with, or undefined
+ * when its caller stopped waiting before the request was made (it was not sent).
+ */
+export type RecordOutcome = RecordAck | KafkaSendError | undefined;
+
+/**
+ * The one way the service writes to Kafka: a list of records goes out idempotently (acks=all, the
+ * configured codec), one batch per partition, or atomically in one transaction. Partitions are chosen up
+ * front so each record's offset is known from the partition's base offset. Failures come back as
+ * KafkaSendError with a kind. Sends on the idempotent producer run one at a time; BatchResender retries
+ * them without duplicates.
  */
 @Injectable()
 export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -82,6 +94,9 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
   private readonly idle: SupervisedProducer[];
   private readonly waiting: ((producer: SupervisedProducer) => void)[] = [];
   private readonly running = new Set<Promise<unknown>>();
+  /** The tail of the idempotent producer's sends: each starts when the previous one settled. */
+  private sending: Promise<unknown> = Promise.resolve();
+  private readonly resender: BatchResender;
 
   constructor(
     @Inject(KAFKA_PRODUCER) private readonly producer: SupervisedProducer,
@@ -90,6 +105,7 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly config: AppConfig,
   ) {
     this.idle = [...transactional];
+    this.resender = new BatchResender(producer, config);
   }
 
   /** Connects every producer in the background: start-up never waits for (or fails on) Kafka. */
@@ -108,45 +124,80 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   /**
-   * Sends the records in one produce request per broker; resolves with one ack per record, in order
-   * (undefined for a record whose caller stopped waiting before the request was made: it was not sent).
+   * Sends the records; resolves with one ack per record, in order (undefined for a record whose caller
+   * stopped waiting before the request was made: it was not sent). Throws the first failure if any record
+   * failed (a caller with a single record, such as the dead-letter publisher).
    */
   async send(topic: string, records: OutgoingRecord[]): Promise<(RecordAck | undefined)[]> {
+    const outcomes = await this.sendEach(topic, records);
+    const failure = outcomes.find((outcome) => outcome instanceof KafkaSendError);
+    if (failure) {
+      throw failure;
+    }
+    return outcomes as (RecordAck | undefined)[];
+  }
+
+  /**
+   * Sends the records, one batch per partition, and resolves with each record's outcome: partitions
+   * succeed or fail on their own. Throws only when nothing was sent (no producer, no topic metadata).
+   */
+  sendEach(topic: string, records: OutgoingRecord[]): Promise<RecordOutcome[]> {
+    const run = this.sending.then(() => this.sendNow(topic, records));
+    this.sending = run.catch(() => undefined);
+    return run;
+  }
+
+  private async sendNow(topic: string, records: OutgoingRecord[]): Promise<RecordOutcome[]> {
+    let partitions: PartitionMetadata[];
     try {
-      const producer = await this.producer.get();
-      const partitions = await this.partitions.partitionsFor(topic);
-      const live = handOver(records);
-      if (live.length === 0) {
-        return records.map(() => undefined);
+      const outOfStep = this.resender.takeOutOfStep();
+      if (outOfStep) {
+        await this.producer.replace(outOfStep);
       }
-      const { messages, order } = this.assign(partitions, live);
-      const metadata = await producer.sendBatch({
-        topicMessages: [{ topic, messages }],
-        acks: -1,
-        compression: compressionType(this.config.producer.compression),
-      });
-      this.producer.succeeded();
-      const acks = this.acks(topic, live, order, metadata);
-      if (live.length === records.length) {
-        return acks;
-      }
-      // Some callers gave up before the request: their records were left out, and get no ack.
-      const ackOf = new Map(live.map((record, i) => [record, acks[i]]));
-      return records.map((record) => ackOf.get(record));
+      await this.producer.get();
+      partitions = await this.partitions.partitionsFor(topic);
     } catch (error) {
       const failure = classifyKafkaError(error);
       if (failure.kind === KafkaFailureKind.UnknownTopic) {
         this.partitions.invalidate(topic);
       }
-      if (failure.resetsProducer) {
-        // kafkajs rolls back the sequence numbers of every partition in a failed request, even those the
-        // broker appended; only a new producer id gets them back in step.
-        await this.producer.replace(`a produce request failed (${failure.errorClass})`);
-      } else if (failure.kind === KafkaFailureKind.Retriable) {
-        await this.producer.failed(failure.message);
-      }
       throw failure;
     }
+    const live = handOver(records);
+    if (live.length === 0) {
+      return records.map(() => undefined);
+    }
+    const { messages, order } = this.assign(partitions, live);
+    const batches = new Map<number, PartitionBatch>();
+    messages.forEach((message, i) => {
+      const partition = order[i]!.partition;
+      const batch = batches.get(partition) ?? { messages: [], records: [] };
+      batch.messages.push(message);
+      batch.records.push(live[i]!);
+      batches.set(partition, batch);
+    });
+    const fallback = Date.now() + this.config.http.sendTimeoutMs;
+    const deadline = Math.max(
+      ...live.map((record) => Math.min(record.ticket?.deadline ?? fallback, fallback)),
+    );
+
+    const results = await this.resender.sendAll(topic, partitions, batches, deadline);
+    if (
+      [...results.values()].some(
+        (r) => r instanceof KafkaSendError && r.kind === KafkaFailureKind.UnknownTopic,
+      )
+    ) {
+      // The topic (or a partition) is gone: its partition count is asked again on the next send.
+      this.partitions.invalidate(topic);
+    }
+    const acked = [...results.values()].filter((r): r is RecordMetadata => !(r instanceof KafkaSendError));
+    const liveOutcomes = this.outcomes(topic, live, order, acked, results);
+    if (live.length === records.length) {
+      return liveOutcomes;
+    }
+    // Some callers gave up before the request: their records were left out, and get no ack.
+    const outcomeOf = new Map(live.map((record, i) => [record, liveOutcomes[i]]));
+    return records.map((record) => outcomeOf.get(record));
   }
 
   /**
@@ -240,7 +291,6 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
       await transactional.replace('a transaction could not be committed');
       throw classifyKafkaError(error);
     }
-    transactional.succeeded();
     const acks: RecordAck[] = new Array<RecordAck>(addressed.length);
     for (const { topic, group, order } of assigned) {
       const ofTopic = metadata.filter((m) => m.topicName === topic);
@@ -293,6 +343,26 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
         offset: (baseOffset + BigInt(index)).toString(),
         timestamp: record.timestamp,
       };
+    });
+  }
+
+  /** Each record's ack from its partition's metadata, or the error its partition's batch ended with. */
+  private outcomes(
+    topic: string,
+    records: OutgoingRecord[],
+    order: { partition: number; index: number }[],
+    acked: RecordMetadata[],
+    results: Map<number, RecordMetadata | KafkaSendError>,
+  ): RecordOutcome[] {
+    const acks = new Map<OutgoingRecord, RecordAck>();
+    const ackedRecords = records.filter(
+      (_, i) => !(results.get(order[i]!.partition) instanceof KafkaSendError),
+    );
+    const ackedOrder = order.filter((o) => !(results.get(o.partition) instanceof KafkaSendError));
+    this.acks(topic, ackedRecords, ackedOrder, acked).forEach((ack, i) => acks.set(ackedRecords[i]!, ack));
+    return records.map((record, i) => {
+      const result = results.get(order[i]!.partition);
+      return result instanceof KafkaSendError ? result : acks.get(record);
     });
   }
 

@@ -131,19 +131,13 @@ describe(SupervisedProducer.name, () => {
     await expect(sut.get()).rejects.toMatchObject({ kind: KafkaFailureKind.AuthenticationFailed });
   });
 
-  it('rebuilds the producer after three failures in a row, and not when a success comes between', async () => {
+  it('keeps its producer (and producer id) until told to rebuild, then disconnects it and builds a new one', async () => {
     const original = await sut.get();
-
-    await sut.failed('timeout');
-    await sut.failed('timeout');
-    sut.succeeded();
-    await sut.failed('timeout');
-    await sut.failed('timeout');
     expect(await sut.get()).toBe(original);
 
-    await sut.failed('leader moved');
+    await sut.replace('the broker rejected the sequence');
 
-    expect(observer.replaced).toHaveBeenCalledWith('idempotent', '3 failures in a row (last: leader moved)');
+    expect(observer.replaced).toHaveBeenCalledWith('idempotent', 'the broker rejected the sequence');
     expect(built[0]!.disconnect).toHaveBeenCalledTimes(1);
     expect(sut.isConnected).toBe(false);
     const replacement = await sut.get();

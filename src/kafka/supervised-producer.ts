@@ -22,15 +22,15 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 
 /**
  * One kafkajs producer that heals itself: it connects lazily (bounded by a timeout, so a send never hangs
- * on a dead cluster), and is thrown away and rebuilt after repeated failures or when the caller says it is
- * stuck (kafkajs does not recover from some broker disconnects, and a transactional producer whose commit
- * or abort failed is unusable for good).
+ * on a dead cluster), and is thrown away and rebuilt when the caller says its state is out of step with
+ * the broker (a rejected sequence or epoch, a batch given up with its outcome unknown, a transactional
+ * producer whose commit or abort failed). Not on mere connection trouble or a leader change: a new
+ * producer gets a new producer id, and the broker could no longer recognise a resent batch as a copy.
  */
 export class SupervisedProducer {
   private readonly logger: Logger;
   private producer?: Producer;
   private connecting?: Promise<Producer>;
-  private consecutiveFailures = 0;
   private connected = false;
   private closed = false;
   /** Set while Kafka is unreachable: sends fail fast, and a background loop keeps reconnecting. */
@@ -43,7 +43,6 @@ export class SupervisedProducer {
     readonly name: string,
     private readonly connectTimeoutMs: number,
     private readonly observer?: ProducerObserver,
-    private readonly maxConsecutiveFailures = 3,
   ) {
     this.logger = new Logger(`Producer:${name}`);
   }
@@ -135,25 +134,12 @@ export class SupervisedProducer {
     }
   }
 
-  succeeded(): void {
-    this.consecutiveFailures = 0;
-  }
-
-  /** Counts a failed send; after `maxConsecutiveFailures` in a row, the producer is rebuilt. */
-  async failed(reason: string): Promise<void> {
-    this.consecutiveFailures += 1;
-    if (this.consecutiveFailures >= this.maxConsecutiveFailures) {
-      await this.replace(`${this.consecutiveFailures} failures in a row (last: ${reason})`);
-    }
-  }
-
   /** Throws the current producer away; the next get() builds and connects a new one. */
   async replace(reason: string): Promise<void> {
     const old = this.producer;
     if (!old) {
       return;
     }
-    this.consecutiveFailures = 0;
     this.logger.warn(`replacing the producer: ${reason}`);
     this.observer?.replaced(this.name, reason);
     await this.discard(old);

@@ -68,7 +68,7 @@ export class ProducerService implements BeforeApplicationShutdown {
     private readonly metrics: Metrics,
   ) {
     this.accumulator = new RecordAccumulator(
-      (topic, records) => this.sender.send(topic, records),
+      (topic, records) => this.sender.sendEach(topic, records),
       {
         batchSizeBytes: config.producer.batchSizeBytes,
         lingerMs: config.producer.lingerMs,
@@ -136,7 +136,14 @@ export class ProducerService implements BeforeApplicationShutdown {
       record: this.toRecord(publication, options, ticket, trace.headers),
     }));
     return this.tracked(publications, ticket, options, trace.span, (deadline) =>
-      this.withRetry(publications[0]!.topic, ticket, deadline, () => this.sender.sendAtomically(records)),
+      // An aborted (or fenced) transaction is invisible to read_committed readers: resending it is safe.
+      this.withRetry(
+        publications[0]!.topic,
+        ticket,
+        deadline,
+        () => this.sender.sendAtomically(records),
+        true,
+      ),
     );
   }
 
@@ -231,10 +238,12 @@ export class ProducerService implements BeforeApplicationShutdown {
     ticket: SendTicket,
     deadline: number,
     fn: () => Promise<T>,
+    resendMaybeWritten = false,
   ): Promise<T> {
     return retryWithBackoff(
       async () => {
         ticket.handedOver = false;
+        ticket.deadline = deadline;
         try {
           return await fn();
         } catch (error) {
@@ -245,7 +254,13 @@ export class ProducerService implements BeforeApplicationShutdown {
         }
       },
       this.config.producer.retry,
-      (error) => error instanceof KafkaSendError && error.kind === KafkaFailureKind.Retriable,
+      // Once a record was in a produce request, RecordSender has resent its batch unchanged (which the
+      // broker recognises as a copy) as long as the deadline allowed; a new request from here could write
+      // a second copy. Only a send that never reached a request (no connection yet) is retried here.
+      (error) =>
+        error instanceof KafkaSendError &&
+        error.kind === KafkaFailureKind.Retriable &&
+        (resendMaybeWritten || ticket.attempts === 0),
       (error, attempt, delayMs) => {
         this.metrics.sendRetries.inc({ topic });
         this.logger.warn(

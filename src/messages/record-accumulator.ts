@@ -1,5 +1,5 @@
 import { KafkaFailureKind, KafkaSendError } from '../common/errors';
-import { estimatedRecordBytes, OutgoingRecord, RecordAck } from '../kafka/record-sender';
+import { estimatedRecordBytes, OutgoingRecord, RecordAck, RecordOutcome } from '../kafka/record-sender';
 
 export interface AccumulatorOptions {
   /** Send as soon as this many bytes wait (the Java client's batch.size). */
@@ -10,7 +10,7 @@ export interface AccumulatorOptions {
   maxRequestBytes: number;
 }
 
-type SendFn = (topic: string, records: OutgoingRecord[]) => Promise<(RecordAck | undefined)[]>;
+type SendFn = (topic: string, records: OutgoingRecord[]) => Promise<RecordOutcome[]>;
 
 /** What a record whose caller stopped waiting before it was sent settles with (nobody reads it). */
 const notSent = (): KafkaSendError =>
@@ -20,9 +20,11 @@ const notSent = (): KafkaSendError =>
     'SendCancelled',
   );
 
-function settle(p: Pending, ack: RecordAck | undefined): void {
-  if (ack) {
-    p.resolve(ack);
+function settle(p: Pending, outcome: RecordOutcome): void {
+  if (outcome instanceof KafkaSendError) {
+    p.reject(outcome);
+  } else if (outcome) {
+    p.resolve(outcome);
   } else {
     p.reject(notSent());
   }
@@ -105,6 +107,24 @@ export class RecordAccumulator {
     }
   }
 
+  /** Settles each record with its outcome; records that failed with an isolating error are retried alone. */
+  private async isolate(topic: string, batch: Pending[], outcomes: unknown[]): Promise<void> {
+    const alone: Pending[] = [];
+    batch.forEach((p, i) => {
+      const outcome = outcomes[i];
+      if (outcome instanceof Error && !(outcome instanceof KafkaSendError)) {
+        p.reject(outcome);
+      } else if (batch.length > 1 && outcome instanceof Error && this.isolateOn(outcome)) {
+        alone.push(p);
+      } else {
+        settle(p, outcome as RecordOutcome);
+      }
+    });
+    for (const p of alone) {
+      await this.sendBatch(topic, [p.record]).then(([outcome]) => settle(p, outcome), p.reject);
+    }
+  }
+
   private queue(topic: string): TopicQueue {
     let queue = this.queues.get(topic);
     if (!queue) {
@@ -151,16 +171,13 @@ export class RecordAccumulator {
       batch.map((p) => p.record),
     )
       .then(
-        (acks) => batch.forEach((p, i) => settle(p, acks[i])),
-        async (error: unknown) => {
-          if (batch.length === 1 || !this.isolateOn(error)) {
-            batch.forEach((p) => p.reject(error));
-            return;
-          }
-          for (const p of batch) {
-            await this.sendBatch(topic, [p.record]).then(([ack]) => settle(p, ack), p.reject);
-          }
-        },
+        (outcomes) => this.isolate(topic, batch, outcomes),
+        (error: unknown) =>
+          this.isolate(
+            topic,
+            batch,
+            batch.map(() => error),
+          ),
       )
       .finally(() => {
         queue.inFlight = undefined;

@@ -1,10 +1,11 @@
-// Runs the tiers in order, fastest feedback first: unit, then fast (no broker), then e2e (real broker).
+// Runs the tiers in order, fastest feedback first: unit, then fast (no broker), then e2e (real broker), then
+// failover (a 3-node cluster of its own).
 // Within a tier, Jest's own order (failed first, then slowest first) is kept.
 'use strict';
 
 const Sequencer = require('@jest/test-sequencer').default;
 
-const TIERS = ['unit', 'fast', 'e2e'];
+const TIERS = ['unit', 'fast', 'e2e', 'failover'];
 
 class TierSequencer extends Sequencer {
   sort(tests) {

@@ -4,8 +4,8 @@ export interface LoadResult {
   ok: string[];
   /** Non-200 statuses, and 0 for a refused or broken connection. */
   failures: number[];
-  /** When each answer came, with its status (0: connection error). */
-  timeline: { at: number; status: number }[];
+  /** When each answer came, with its status (0: connection error), when its request began and the error code. */
+  timeline: { at: number; status: number; startedAt: number; code?: string }[];
 }
 
 export function steadyLoad(
@@ -17,6 +17,8 @@ export function steadyLoad(
   const worker = async (w: number): Promise<void> => {
     for (let i = 0; running; i += 1) {
       let status = 0;
+      let code: string | undefined;
+      const startedAt = Date.now();
       try {
         const response = await fetch(url, {
           method: 'POST',
@@ -25,17 +27,18 @@ export function steadyLoad(
           signal: AbortSignal.timeout(30_000),
         });
         status = response.status;
-        const body = (await response.json()) as { messageId?: string };
+        const body = (await response.json()) as { messageId?: string; code?: string };
         if (status === 200 && body.messageId) {
           result.ok.push(body.messageId);
         }
+        code = body.code;
       } catch {
         status = 0;
       }
       if (status !== 200) {
         result.failures.push(status);
       }
-      result.timeline.push({ at: Date.now(), status });
+      result.timeline.push({ at: Date.now(), status, startedAt, code });
       await new Promise((resolve) => setTimeout(resolve, status === 200 ? options.pauseMs : 50));
     }
   };

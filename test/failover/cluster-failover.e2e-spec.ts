@@ -1,0 +1,232 @@
+import { Kafka, logLevel } from 'kafkajs';
+import * as localKafka from '../../scripts/kafka/local-kafka';
+import { RunningApp, startApp, uniqueTopic } from '../support/app';
+import { eventually } from '../support/eventually';
+import { post } from '../support/http';
+import { kcatReadAll } from '../support/kcat';
+import { LoadResult, steadyLoad } from '../support/load';
+
+/**
+ * The service in front of a replicated cluster: 3 combined KRaft nodes of this file's own, a topic with
+ * replication factor 3 and min.insync.replicas=2, a steady load of unique message ids, and one node (or
+ * two) taken away under it. Every record is read back with kcat (read_committed) from the cluster.
+ */
+const name = `failover-${process.pid}`;
+const SEND_TIMEOUT_MS = 10_000;
+const DOCUMENTED_503 = ['KAFKA_UNAVAILABLE', 'KAFKA_OUTCOME_UNKNOWN'];
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+let cluster: localKafka.StartedBroker;
+
+/** The node leading `partition` of `topic`, from the cluster's metadata. */
+async function leaderOf(topic: string, partition = 0): Promise<number> {
+  const admin = new Kafka({
+    clientId: 'failover-test-admin',
+    brokers: cluster.bootstrap.split(','),
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    const leader = topics[0]?.partitions.find((p) => p.partitionId === partition)?.leader;
+    if (leader === undefined || leader < 0) {
+      throw new Error(`${topic}-${partition} has no leader`);
+    }
+    return leader;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+interface Scenario {
+  topic: string;
+  result: LoadResult;
+  /** How often each key is on the topic. */
+  copies: Map<string, number>;
+}
+
+/** Runs the service on a fresh topic under load, calls `disrupt` after 2 s of it, and reads the topic back. */
+async function underLoad(
+  prefix: string,
+  disrupt: (topic: string, url: string) => Promise<void>,
+  sendTimeoutMs = SEND_TIMEOUT_MS,
+): Promise<Scenario> {
+  const topic = uniqueTopic(prefix);
+  const running: RunningApp = await startApp({
+    KAFKA_BROKERS: cluster.bootstrap,
+    KAFKA_TOPIC: topic,
+    KAFKA_TOPIC_REPLICATION_FACTOR: '3',
+    KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '2',
+    SEND_TIMEOUT_MS: String(sendTimeoutMs),
+  });
+  try {
+    const load = steadyLoad(`${running.url}/api/messages`, { workers: 8, pauseMs: 20, marker: topic });
+    await sleep(2000);
+    await disrupt(topic, running.url);
+    const result = await load.stop();
+    // Restarted nodes may still be electing leaders, and kcat skips a partition that has none: read until
+    // every acknowledged id is there (bounded), so an offline partition is not taken for lost records. A
+    // record really lost is still missing after that, and lostAcks names it.
+    const readCopies = (): Map<string, number> => {
+      const copies = new Map<string, number>();
+      for (const record of kcatReadAll(topic, 'read_committed', cluster.bootstrap)) {
+        copies.set(record.key ?? '', (copies.get(record.key ?? '') ?? 0) + 1);
+      }
+      return copies;
+    };
+    let firstMissing: number | undefined;
+    const copies = await eventually(
+      () => {
+        const read = readCopies();
+        const missing = result.ok.filter((id) => !read.has(id)).length;
+        firstMissing ??= missing;
+        if (missing > 0) {
+          throw new Error(`${missing} acknowledged ids not readable yet`);
+        }
+        return read;
+      },
+      20_000,
+      1000,
+    ).catch(readCopies);
+    if (firstMissing) {
+      // Evidence for the next reader of a CI log: missing at first, then found (or not: lostAcks fails).
+      process.stderr.write(
+        `${prefix}: ${firstMissing} acknowledged ids were not readable on the first read\n`,
+      );
+    }
+    return { topic, result, copies };
+  } finally {
+    await running.close();
+  }
+}
+
+function lostAcks({ result, copies }: Scenario): string[] {
+  return result.ok.filter((id) => !copies.has(id));
+}
+
+function duplicates({ copies }: Scenario): string[] {
+  return [...copies.entries()].filter(([, count]) => count > 1).map(([key]) => key);
+}
+
+/** Answers other than 200 and the documented 503s, as "status code". */
+function undocumentedFailures({ result }: Scenario): string[] {
+  return result.timeline
+    .filter((t) => t.status !== 200 && !(t.status === 503 && DOCUMENTED_503.includes(t.code ?? '')))
+    .map((t) => `${t.status} ${t.code ?? ''}`);
+}
+
+function percentile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+beforeAll(async () => {
+  process.once('exit', () => localKafka.killNow(name));
+  cluster = await localKafka.start({ name, nodes: 3, quiet: true });
+}, 90_000);
+
+afterAll(async () => {
+  await localKafka.stop({ name, timeoutMs: 5000 });
+}, 30_000);
+
+describe('failover on a 3-node KRaft cluster (replication factor 3, min.insync.replicas=2)', () => {
+  it('the leader shut down with SIGTERM (controlled shutdown): no client sees an error, nothing lost or doubled', async () => {
+    const scenario = await underLoad('failover-sigterm', async (topic) => {
+      const leader = await leaderOf(topic);
+      await localKafka.terminateNode({ name, id: leader });
+      await sleep(1000);
+      await localKafka.restartNode({ name, id: leader });
+      await sleep(1000);
+    });
+
+    expect(scenario.result.ok.length).toBeGreaterThan(100);
+    expect(scenario.result.failures).toEqual([]);
+    expect(lostAcks(scenario)).toEqual([]);
+    expect(duplicates(scenario)).toEqual([]);
+  }, 90_000);
+
+  it('the leader killed (SIGKILL) and restarted: waits for the new leader within the deadline, nothing lost or doubled', async () => {
+    let killedAt = 0;
+    const scenario = await underLoad('failover-kill', async (topic) => {
+      const leader = await leaderOf(topic);
+      killedAt = Date.now();
+      await localKafka.killNode({ name, id: leader });
+      await sleep(5000);
+      await localKafka.restartNode({ name, id: leader });
+      await sleep(2000);
+    });
+
+    const { result } = scenario;
+    const times = result.timeline
+      .filter((t) => t.startedAt >= killedAt - 1000 && t.startedAt <= killedAt + 6000)
+      .map((t) => t.at - t.startedAt)
+      .sort((a, b) => a - b);
+    process.stderr.write(
+      `\nanswer times of requests begun from 1 s before to 6 s after the leader was killed: ` +
+        `n=${times.length} p50=${percentile(times, 0.5)} ms p99=${percentile(times, 0.99)} ms ` +
+        `max=${times[times.length - 1]} ms; ${result.ok.length} acknowledged, ${result.failures.length} not\n`,
+    );
+    expect(result.ok.length).toBeGreaterThan(100);
+    // The new leader is elected within ~3.5 s, well inside the 10 s deadline: every caller gets its 200.
+    expect(result.failures).toEqual([]);
+    expect(lostAcks(scenario)).toEqual([]);
+    expect(duplicates(scenario)).toEqual([]);
+    // Bounded: no answer later than the send deadline (plus the HTTP round trip's slack).
+    expect(Math.max(...result.timeline.map((t) => t.at - t.startedAt))).toBeLessThan(SEND_TIMEOUT_MS + 1000);
+    // Recovered without a restart of the service: the last 2 s were all 200.
+    const end = result.timeline[result.timeline.length - 1]!.at;
+    const last = result.timeline.filter((t) => t.startedAt > end - 2000);
+    expect(last.length).toBeGreaterThan(0);
+    expect(last.filter((t) => t.status !== 200)).toEqual([]);
+  }, 90_000);
+
+  it('two of three nodes killed: no 200 without the in-sync replicas, the documented 503, recovery after their restart', async () => {
+    // A shorter send deadline keeps the outage short; the mechanism is the same.
+    const sendTimeoutMs = 4000;
+    let probes: Promise<{ status: number; code: unknown; ms: number }[]> = Promise.resolve([]);
+    let backAt = 0;
+    const scenario = await underLoad(
+      'failover-quorum',
+      async (topic, url) => {
+        const leader = await leaderOf(topic);
+        const other = [1, 2, 3].find((id) => id !== leader)!;
+        await Promise.all([
+          localKafka.killNode({ name, id: leader }),
+          localKafka.killNode({ name, id: other }),
+        ]);
+        // Requests begun now, with the quorum and the in-sync replicas gone (the load's own callers are
+        // still waiting on requests begun before the kill).
+        probes = Promise.all(
+          Array.from({ length: 5 }, async (_, i) => {
+            const began = Date.now();
+            const answer = await post(`${url}/api/messages`, { content: `during the outage ${i}` });
+            return { status: answer.status, code: answer.body.code, ms: Date.now() - began };
+          }),
+        );
+        await probes;
+        await sleep(500);
+        await Promise.all([
+          localKafka.restartNode({ name, id: leader }),
+          localKafka.restartNode({ name, id: other }),
+        ]);
+        backAt = Date.now();
+        await sleep(3000);
+      },
+      sendTimeoutMs,
+    );
+
+    for (const probe of await probes) {
+      expect(probe.status).toBe(503);
+      expect(DOCUMENTED_503).toContain(probe.code);
+      expect(probe.ms).toBeLessThan(sendTimeoutMs + 500);
+    }
+    const { result } = scenario;
+    expect(undocumentedFailures(scenario)).toEqual([]);
+    expect(lostAcks(scenario)).toEqual([]);
+    expect(duplicates(scenario)).toEqual([]);
+    // Bounded even without a quorum: every caller is answered within the send deadline.
+    expect(Math.max(...result.timeline.map((t) => t.at - t.startedAt))).toBeLessThan(sendTimeoutMs + 500);
+    // Recovered without a restart of the service: 200s again after the nodes came back.
+    expect(result.timeline.some((t) => t.startedAt > backAt && t.status === 200)).toBe(true);
+  }, 120_000);
+});
