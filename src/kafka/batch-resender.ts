@@ -30,6 +30,25 @@ function onOneBroker(partitions: PartitionMetadata[]): boolean {
   return new Set(partitions.flatMap((partition) => partition.replicas)).size === 1;
 }
 
+/**
+ * Whether a failed produce attempt may have left its batch appended. kafkajs resends a failed produce
+ * request itself (an idempotent producer must allow it at least once) and reports only its last attempt's
+ * error, so an earlier attempt lost in flight (the connection closed after the broker appended, the
+ * broker's answer timed out) hides behind a final `ECONNREFUSED` or `NOT_LEADER_OR_FOLLOWER`; and
+ * `REQUEST_TIMED_OUT` or `NOT_ENOUGH_REPLICAS_AFTER_APPEND` come after the leader appended. Only a refusal
+ * the broker gives every attempt of the same batch (too large, not authorized) or a rejected sequence or
+ * epoch (the batch is not in the leader's log, else the broker would have answered it as a copy) says it
+ * was not appended.
+ */
+function mayHaveAppended(failure: KafkaSendError): boolean {
+  return (
+    failure.kind !== KafkaFailureKind.RecordTooLarge &&
+    failure.kind !== KafkaFailureKind.NotAuthorized &&
+    failure.kind !== KafkaFailureKind.AuthenticationFailed &&
+    !rejectsProducerState(failure)
+  );
+}
+
 function markTickets(records: OutgoingRecord[], change: Partial<SendTicket>): void {
   for (const record of records) {
     if (record.ticket) {
@@ -90,7 +109,7 @@ export class BatchResender {
       if (round === 0 && pending.length > 1 && onOneBroker(partitions)) {
         const together = await this.sendTogether(producer, topic, [...batches.values()]);
         if (together instanceof KafkaSendError) {
-          lostInFlight = !together.brokerAnswered;
+          lostInFlight = mayHaveAppended(together);
         } else {
           together.forEach((ack) => results.set(ack.partition, ack));
           pending = pending.filter((partition) => !results.has(partition));
@@ -143,7 +162,7 @@ export class BatchResender {
       });
     } catch (error) {
       const failure = classifyKafkaError(error);
-      markTickets(records, failure.brokerAnswered ? { handedOver: false } : { maybeWritten: true });
+      markTickets(records, mayHaveAppended(failure) ? { maybeWritten: true } : { handedOver: false });
       return failure;
     }
   }
@@ -186,7 +205,7 @@ export class BatchResender {
       } catch (error) {
         failure = classifyKafkaError(error);
       }
-      if (!failure.brokerAnswered) {
+      if (mayHaveAppended(failure)) {
         maybeWritten = true;
       }
       // Between attempts the records are in no request: unless one may have been appended, a caller

@@ -1,4 +1,12 @@
-import { Admin, Producer, ProducerBatch, RecordMetadata, TopicMessages } from 'kafkajs';
+import {
+  Admin,
+  KafkaJSConnectionError,
+  KafkaJSNumberOfRetriesExceeded,
+  Producer,
+  ProducerBatch,
+  RecordMetadata,
+  TopicMessages,
+} from 'kafkajs';
 import { KafkaFailureKind, KafkaSendError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { validateEnvironment } from '../config/environment';
@@ -209,6 +217,34 @@ describe(RecordSender.name, () => {
         expect(again).toEqual(first);
       }
       expect(producer.replace).not.toHaveBeenCalled();
+    });
+
+    it("takes a batch given up after a refused connection as maybe written (kafkajs' hidden first attempt may have been appended): its caller hears 'outcome unknown', and the next send gets a new producer id first", async () => {
+      const [p0] = keysByPartition() as [string];
+      // What kafkajs throws when its own resend found the broker gone: only the last attempt's error, while
+      // the first attempt's connection may have closed after the broker appended the batch.
+      const refused = new KafkaJSNumberOfRetriesExceeded(
+        new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:9092'),
+        { retryCount: 1, retryTime: 300 },
+      );
+      sendBatch.mockRejectedValue(refused);
+      const ticket = Object.assign(new SendTicket(), { deadline: Date.now() + 700 });
+
+      await expect(sut.send(TOPIC, [record(p0, ticket)])).rejects.toMatchObject({
+        kind: KafkaFailureKind.Retriable,
+        brokerAnswered: false,
+      });
+      expect(ticket.maybeWritten).toBe(true);
+      expect(producer.replace).not.toHaveBeenCalled();
+
+      // Another batch of the same size would take the same sequence numbers, and the broker would answer it
+      // with the first batch's offset without writing it: the producer is rebuilt before it goes out.
+      sendBatch.mockReset().mockResolvedValueOnce(answer({ 0: '8' }));
+      const [ack] = await sut.send(TOPIC, [record(p0)]);
+
+      expect(producer.replace).toHaveBeenCalledTimes(1);
+      expect(producer.replace.mock.invocationCallOrder[0]).toBeLessThan(sendBatch.mock.invocationCallOrder[0]!);
+      expect(ack).toMatchObject({ partition: 0, offset: '8' });
     });
 
     it('rebuilds the producer when the broker rejects its sequence, and sends the batch once more on the new one', async () => {
