@@ -83,6 +83,31 @@ describe(SupervisedProducer.name, () => {
     expect(observer.connectionChanged).toHaveBeenLastCalledWith('idempotent', true);
   });
 
+  it('hands out a producer only once connect() finished, not at kafkajs CONNECT (before its producer id is there)', async () => {
+    let idAssigned!: () => void;
+    // kafkajs: the brokers are connected and CONNECT is emitted, then InitProducerId is still to answer.
+    connectAnswers = [
+      (producer) => {
+        producer.emit(producer.events.CONNECT);
+        return new Promise<void>((resolve) => (idAssigned = resolve));
+      },
+    ];
+
+    const first = sut.get();
+    await jest.advanceTimersByTimeAsync(0);
+    let second: unknown;
+    void sut.get().then((producer) => (second = producer));
+    await jest.advanceTimersByTimeAsync(0);
+
+    expect(sut.isConnected).toBe(false);
+    expect(second).toBeUndefined();
+    idAssigned();
+    await expect(first).resolves.toBe(built[0]);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(second).toBe(built[0]);
+    expect(sut.isConnected).toBe(true);
+  });
+
   it('gives up on a connection attempt after its timeout, so a send never hangs on a dead cluster', async () => {
     connectAnswers = [hangs];
 

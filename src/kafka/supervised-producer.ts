@@ -93,6 +93,9 @@ export class SupervisedProducer {
     const producer = this.producer ?? this.create();
     try {
       await withTimeout(producer.connect(), this.connectTimeoutMs, `connecting producer ${this.name}`);
+      // Connected only now: kafkajs emits CONNECT before it asks for the idempotent producer's id, and a
+      // send in that gap would go out with no producer id (not idempotent), or fail inside kafkajs.
+      this.setConnected(producer, true);
       if (this.unreachable) {
         this.logger.log('reconnected to Kafka');
       }
@@ -120,7 +123,6 @@ export class SupervisedProducer {
 
   private create(): Producer {
     const producer = this.kafka.producer(this.config);
-    producer.on(producer.events.CONNECT, () => this.setConnected(producer, true));
     producer.on(producer.events.DISCONNECT, () => this.setConnected(producer, false));
     this.observer?.attach(producer, this.name);
     this.producer = producer;
