@@ -243,7 +243,9 @@ describe(RecordSender.name, () => {
       const [ack] = await sut.send(TOPIC, [record(p0)]);
 
       expect(producer.replace).toHaveBeenCalledTimes(1);
-      expect(producer.replace.mock.invocationCallOrder[0]).toBeLessThan(sendBatch.mock.invocationCallOrder[0]!);
+      expect(producer.replace.mock.invocationCallOrder[0]).toBeLessThan(
+        sendBatch.mock.invocationCallOrder[0]!,
+      );
       expect(ack).toMatchObject({ partition: 0, offset: '8' });
     });
 

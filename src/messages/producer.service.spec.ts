@@ -141,6 +141,40 @@ describe(ProducerService.name, () => {
     expect(sender.sendEach).toHaveBeenCalledTimes(1);
   });
 
+  it('sends a coalesced batch the broker refused as a whole again one record at a time, but never one that may have been appended', async () => {
+    const refusedWhole = (brokerAnswered: boolean) => (_topic: string, records: OutgoingRecord[]) => {
+      if (records.length > 1) {
+        records.forEach((r) => r.ticket && Object.assign(r.ticket, { handedOver: true, attempts: 1 }));
+        const failure = new KafkaSendError(
+          KafkaFailureKind.Fatal,
+          'rejected',
+          'OUT_OF_ORDER_SEQUENCE_NUMBER',
+          undefined,
+          true,
+          brokerAnswered,
+        );
+        return Promise.resolve(records.map(() => failure));
+      }
+      return Promise.resolve(records.map((r) => ack(r, 7)));
+    };
+    // The first goes out alone at once; the two after it wait for it and go out together.
+    const three = async (): Promise<string[]> => {
+      const sent = Promise.allSettled(['first', 'a', 'b'].map((content) => sut.send({ content })));
+      await jest.advanceTimersByTimeAsync(10);
+      return (await sent).map((r) => r.status);
+    };
+
+    sender.sendEach.mockImplementation(refusedWhole(true));
+    expect(await three()).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    expect(sender.sendEach.mock.calls.map(([, records]) => (records as unknown[]).length)).toEqual([
+      1, 2, 1, 1,
+    ]);
+
+    sender.sendEach.mockReset().mockImplementation(refusedWhole(false));
+    expect(await three()).toEqual(['fulfilled', 'rejected', 'rejected']);
+    expect(sender.sendEach.mock.calls.map(([, records]) => (records as unknown[]).length)).toEqual([1, 2]);
+  });
+
   it('starts no retry past the deadline', async () => {
     sender.sendEach.mockRejectedValue(
       new KafkaSendError(KafkaFailureKind.Retriable, 'down', 'KafkaJSConnectionError'),

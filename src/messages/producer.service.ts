@@ -78,8 +78,11 @@ export class ProducerService implements BeforeApplicationShutdown {
         metrics.recordsPerRequest.observe(records);
         metrics.bytesPerRequest.observe(bytes);
       },
+      // A batch the broker refused as a whole is sent again one record at a time, so only the bad record
+      // fails; never one that may have been appended (that would write its records twice).
       (error) =>
         error instanceof KafkaSendError &&
+        error.brokerAnswered &&
         (error.kind === KafkaFailureKind.RecordTooLarge || error.kind === KafkaFailureKind.Fatal),
     );
     this.deadlines = new DeadlineQueue(config.http.sendTimeoutMs);
