@@ -53,12 +53,14 @@ describe('broker outage: 503 within the retry budget, recovery without a restart
     );
   }, 120_000);
 
-  it('a send refused during an outage frees its Idempotency-Key: the retry after it writes the record once', async () => {
+  it('a send that failed during an outage frees its Idempotency-Key once it settles: the retry after it writes the record once', async () => {
     const key = { 'Idempotency-Key': '"outage-retry-1"' };
     await localKafka.stop({ name });
     const during = await post(`${running.url}/api/messages`, { content: 'keyed' }, key);
     expect(during.status).toBe(503);
-    expect(during.body.code).toBe('KAFKA_UNAVAILABLE');
+    // Refused before a request (Kafka known to be down) or, when the request went to kafkajs, possibly
+    // written: kafkajs resends a failed request itself and reports only its last attempt's error.
+    expect(['KAFKA_UNAVAILABLE', 'KAFKA_OUTCOME_UNKNOWN']).toContain(during.body.code);
 
     broker = await localKafka.start({ name, keepData: true, quiet: true });
     // Until the broker is back the retries are refused (503) or find the key still in flight (409).

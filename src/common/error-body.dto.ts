@@ -105,7 +105,7 @@ const DESCRIPTIONS: Record<number, string> = {
   502: 'Kafka refused the message for good; it was not sent',
   408: 'The client did not send the whole request within HTTP_REQUEST_TIMEOUT_MS (or its headers within HTTP_HEADERS_TIMEOUT_MS)',
   431: 'The request line and headers exceed HTTP_MAX_HEADER_BYTES',
-  503: 'Try again later (Retry-After says when). KAFKA_OUTCOME_UNKNOWN: SEND_TIMEOUT_MS passed while the record was in flight, it may have been written. Every other code: certainly not sent (Kafka unreachable, credentials refused, topic missing, too many sends in flight, or shutting down)',
+  503: 'Try again later (Retry-After says when). KAFKA_OUTCOME_UNKNOWN: a produce request carrying the record failed or was still in flight at SEND_TIMEOUT_MS, it may have been written. Every other code: certainly not sent (Kafka unreachable, credentials refused, topic missing, too many sends in flight, or shutting down)',
 };
 
 /** Every failure a publish to Kafka can answer with, whatever the endpoint (each adds its own). */
