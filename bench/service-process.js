@@ -87,7 +87,7 @@ class ServiceProcess {
       [
         ...args,
         '--max-old-space-size=256',
-        '--max-semi-space-size=4',
+        '--max-semi-space-size=8',
         path.join(this.root, 'dist', 'main.js'),
       ],
       {

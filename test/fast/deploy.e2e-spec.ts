@@ -245,7 +245,7 @@ describe('Dockerfile', () => {
     expect(JSON.parse(cmd)).toEqual([
       'node',
       '--max-old-space-size=256',
-      '--max-semi-space-size=4',
+      '--max-semi-space-size=8',
       'dist/main.js',
     ]);
   });
