@@ -86,7 +86,7 @@ class ServiceProcess {
       process.execPath,
       [
         ...args,
-        '--max-old-space-size=256',
+        '--max-old-space-size=1024',
         '--max-semi-space-size=8',
         path.join(this.root, 'dist', 'main.js'),
       ],

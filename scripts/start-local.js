@@ -48,10 +48,10 @@ if (ensure.status !== 0) {
 }
 run(npm, ['run', 'build']);
 
-// V8 heap limits (256 MB old space, 8 MB semi-spaces) keep RSS near 120 MB under load (see bench/).
+// V8 heap limits (1 GiB old space, 8 MB semi-spaces): see README, Benchmarks.
 const service = spawn(
   process.execPath,
-  ['--max-old-space-size=256', '--max-semi-space-size=8', path.join(ROOT, 'dist', 'main.js')],
+  ['--max-old-space-size=1024', '--max-semi-space-size=8', path.join(ROOT, 'dist', 'main.js')],
   {
     cwd: ROOT,
     stdio: 'inherit',

@@ -244,7 +244,7 @@ describe('Dockerfile', () => {
 
     expect(JSON.parse(cmd)).toEqual([
       'node',
-      '--max-old-space-size=256',
+      '--max-old-space-size=1024',
       '--max-semi-space-size=8',
       'dist/main.js',
     ]);

@@ -80,7 +80,7 @@ export async function spawnService(env: Record<string, string>): Promise<Service
   const port = await localKafka.freePort();
   const child = spawn(
     process.execPath,
-    ['--max-old-space-size=256', '--max-semi-space-size=8', join(__dirname, '..', '..', 'dist', 'main.js')],
+    ['--max-old-space-size=1024', '--max-semi-space-size=8', join(__dirname, '..', '..', 'dist', 'main.js')],
     {
       env: { ...process.env, PORT: String(port), NODE_ENV: 'production', LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'ignore', 'inherit'],
