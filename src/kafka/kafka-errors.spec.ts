@@ -30,6 +30,8 @@ describe(classifyKafkaError.name, () => {
     ['MESSAGE_TOO_LARGE', 10, KafkaFailureKind.RecordTooLarge],
     ['TOPIC_AUTHORIZATION_FAILED', 29, KafkaFailureKind.NotAuthorized],
     ['UNKNOWN_TOPIC_OR_PARTITION', 3, KafkaFailureKind.UnknownTopic],
+    // The broker's record validation refused it: rejected for good, not "too large".
+    ['INVALID_RECORD', 87, KafkaFailureKind.Fatal],
   ] as const)('reads %s inside kafkajs wrappers as %s', (type, code, kind) => {
     const failure = classifyKafkaError(wrap(KafkaJSNonRetriableError, protocolError(type, code)));
     expect(failure.kind).toBe(kind);

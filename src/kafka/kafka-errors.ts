@@ -6,7 +6,8 @@ const AUTHORIZATION = new Set([
   'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
   'GROUP_AUTHORIZATION_FAILED',
 ]);
-const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD']);
+/** INVALID_RECORD is not among them: the broker's validation refused the record (a refusal for good, 502). */
+const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
 const UNKNOWN_TOPIC = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'INVALID_TOPIC_EXCEPTION']);
 /** Answers after which a kafkajs idempotent producer's sequence numbers or epoch no longer match the broker's. */
 const PRODUCER_STATE = new Set([
