@@ -17,9 +17,8 @@ export interface PartitionBatch {
 const RESEND_INITIAL_MS = 100;
 const RESEND_MAX_MS = 1000;
 /**
- * No attempt is started that would, taking as long as the last one, end closer than this to the callers'
- * deadline: a batch refused throughout (no broker reachable) is answered with that error ("not sent")
- * rather than with the deadline's "outcome unknown".
+ * No attempt starts closer than this to the callers' deadline. One that outlives the deadline leaves its
+ * callers with the deadline's answer ("outcome unknown"), which is what a failed attempt means anyway.
  */
 const DEADLINE_RESERVE_MS = 500;
 
@@ -184,7 +183,6 @@ export class BatchResender {
     for (let attempt = 1; ; attempt += 1) {
       markTickets(batch.records, { handedOver: true });
       batch.records.forEach((record) => record.ticket && (record.ticket.attempts += 1));
-      const began = Date.now();
       let failure: KafkaSendError;
       try {
         const metadata = await producer.sendBatch({
@@ -216,8 +214,9 @@ export class BatchResender {
         failure.kind !== KafkaFailureKind.Retriable ||
         rejectsProducerState(failure) ||
         (callersGone && !maybeWritten) ||
-        // The next attempt must end before the deadline: it is assumed to take as long as this one did.
-        Date.now() + delay + (Date.now() - began) >= deadline - DEADLINE_RESERVE_MS
+        // Another attempt while it can start before the deadline: one that took long (the new leader
+        // waiting for a dead replica still in the ISR) says nothing about how long the next one takes.
+        Date.now() + delay >= deadline - DEADLINE_RESERVE_MS
       ) {
         if (maybeWritten) {
           // Given up with the outcome unknown: kafkajs rolled the sequence back, and the broker may hold
@@ -236,10 +235,11 @@ export class BatchResender {
   }
 
   /**
-   * The broker waits this long for the in-sync replicas (acks=all) before it answers REQUEST_TIMED_OUT:
-   * half the send deadline, so an attempt that finds no quorum still leaves time to answer the caller.
+   * The broker waits this long for the in-sync replicas (acks=all) before it answers REQUEST_TIMED_OUT: a
+   * quarter of the send deadline, so a batch held up by a dead replica still in the ISR (until the
+   * controller fences its node) goes out again, unchanged, more than once within the deadline.
    */
   private get ackTimeoutMs(): number {
-    return Math.min(this.config.kafka.requestTimeoutMs, Math.ceil(this.config.http.sendTimeoutMs / 2));
+    return Math.min(this.config.kafka.requestTimeoutMs, Math.ceil(this.config.http.sendTimeoutMs / 4));
   }
 }
