@@ -190,8 +190,7 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
       // The topic (or a partition) is gone: its partition count is asked again on the next send.
       this.partitions.invalidate(topic);
     }
-    const acked = [...results.values()].filter((r): r is RecordMetadata => !(r instanceof KafkaSendError));
-    const liveOutcomes = this.outcomes(topic, live, order, acked, results);
+    const liveOutcomes = this.outcomes(topic, live, order, results);
     if (live.length === records.length) {
       return liveOutcomes;
     }
@@ -331,39 +330,40 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
     metadata: RecordMetadata[],
   ): RecordAck[] {
     const base = new Map(metadata.map((m) => [m.partition, BigInt(m.baseOffset ?? '-1')]));
-    return records.map((record, i) => {
-      const { partition, index } = order[i]!;
-      const baseOffset = base.get(partition);
-      if (baseOffset === undefined || baseOffset < 0n) {
-        throw new Error(`the broker acknowledged no offset for ${topic}-${partition}`);
-      }
-      return {
-        topic,
-        partition,
-        offset: (baseOffset + BigInt(index)).toString(),
-        timestamp: record.timestamp,
-      };
-    });
+    return records.map((record, i) => this.ack(topic, record, order[i]!, base.get(order[i]!.partition)));
   }
 
-  /** Each record's ack from its partition's metadata, or the error its partition's batch ended with. */
+  /**
+   * Each record's ack from its partition's metadata, or the error its partition's batch ended with
+   * (partitions succeed or fail on their own).
+   */
   private outcomes(
     topic: string,
     records: OutgoingRecord[],
     order: { partition: number; index: number }[],
-    acked: RecordMetadata[],
     results: Map<number, RecordMetadata | KafkaSendError>,
   ): RecordOutcome[] {
-    const acks = new Map<OutgoingRecord, RecordAck>();
-    const ackedRecords = records.filter(
-      (_, i) => !(results.get(order[i]!.partition) instanceof KafkaSendError),
-    );
-    const ackedOrder = order.filter((o) => !(results.get(o.partition) instanceof KafkaSendError));
-    this.acks(topic, ackedRecords, ackedOrder, acked).forEach((ack, i) => acks.set(ackedRecords[i]!, ack));
+    const base = new Map<number, bigint | KafkaSendError>();
+    for (const [partition, result] of results) {
+      base.set(partition, result instanceof KafkaSendError ? result : BigInt(result.baseOffset ?? '-1'));
+    }
     return records.map((record, i) => {
-      const result = results.get(order[i]!.partition);
-      return result instanceof KafkaSendError ? result : acks.get(record);
+      const result = base.get(order[i]!.partition);
+      return result instanceof KafkaSendError ? result : this.ack(topic, record, order[i]!, result);
     });
+  }
+
+  /** A record's ack: its partition's base offset plus its place among that partition's records. */
+  private ack(
+    topic: string,
+    record: OutgoingRecord,
+    { partition, index }: { partition: number; index: number },
+    baseOffset: bigint | undefined,
+  ): RecordAck {
+    if (baseOffset === undefined || baseOffset < 0n) {
+      throw new Error(`the broker acknowledged no offset for ${topic}-${partition}`);
+    }
+    return { topic, partition, offset: (baseOffset + BigInt(index)).toString(), timestamp: record.timestamp };
   }
 
   async onApplicationShutdown(): Promise<void> {
