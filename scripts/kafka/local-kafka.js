@@ -20,6 +20,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
+const { buildOnce, copyDependencies } = require('../maven-cache');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const HERE = __dirname;
@@ -56,38 +57,12 @@ function libDir() {
 /** Fetches the broker's jars with Maven unless a complete copy is already cached. */
 function ensureJars({ quiet = false } = {}) {
   const lib = libDir();
-  const marker = path.join(lib, '.complete');
-  if (fs.existsSync(marker)) {
-    return lib;
-  }
-  const staging = `${lib}.partial-${process.pid}`;
-  fs.rmSync(staging, { recursive: true, force: true });
-  if (!quiet) {
-    process.stderr.write(`Fetching Apache Kafka ${kafkaVersion()} jars from Maven Central into ${lib}\n`);
-  }
-  const result = spawnSync(
-    'mvn',
-    [
-      '-q',
-      '-B',
-      '-f',
-      POM,
-      'dependency:copy-dependencies',
-      '-DincludeScope=runtime',
-      `-DoutputDirectory=${staging}`,
-    ],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
-  );
-  if (result.error || result.status !== 0) {
-    fs.rmSync(staging, { recursive: true, force: true });
-    throw new Error(
-      `mvn failed to fetch the Kafka jars (${result.error ? result.error.message : `exit ${result.status}`})`,
-    );
-  }
-  fs.rmSync(lib, { recursive: true, force: true });
-  fs.mkdirSync(path.dirname(lib), { recursive: true });
-  fs.renameSync(staging, lib);
-  fs.writeFileSync(marker, new Date().toISOString());
+  buildOnce(lib, (staging) => {
+    if (!quiet) {
+      process.stderr.write(`Fetching Apache Kafka ${kafkaVersion()} jars from Maven Central into ${lib}\n`);
+    }
+    copyDependencies(POM, staging, 'mvn (fetching the Kafka jars)');
+  });
   return lib;
 }
 

@@ -13,10 +13,10 @@
  */
 'use strict';
 
-const { spawnSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
+const { buildOnce, copyDependencies, run } = require('../maven-cache');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const POM = path.join(__dirname, 'pom.xml');
@@ -46,44 +46,17 @@ function buildDir() {
   );
 }
 
-function run(command, args, what) {
-  const result = spawnSync(command, args, { stdio: ['ignore', 'inherit', 'inherit'] });
-  if (result.error || result.status !== 0) {
-    throw new Error(
-      `${what} failed (${result.error ? result.error.message : `${command} exit ${result.status}`})`,
-    );
-  }
-}
-
 /**
  * Fetches the jars and compiles the app unless a complete build is cached; returns the java arguments that
  * run it (classpath and main class). Throws, with the failing step, when Maven or javac fails.
  */
 function ensureBuilt({ quiet = false } = {}) {
   const dir = buildDir();
-  const classpath = `${path.join(dir, 'classes')}${path.delimiter}${path.join(dir, 'lib', '*')}`;
-  if (fs.existsSync(path.join(dir, '.complete'))) {
-    return { classpath, mainClass: MAIN_CLASS };
-  }
-  const staging = `${dir}.partial-${process.pid}`;
-  fs.rmSync(staging, { recursive: true, force: true });
-  if (!quiet) {
-    process.stderr.write(`Fetching Spring Boot Admin ${adminVersion()} from Maven Central into ${dir}\n`);
-  }
-  try {
-    run(
-      'mvn',
-      [
-        '-q',
-        '-B',
-        '-f',
-        POM,
-        'dependency:copy-dependencies',
-        '-DincludeScope=runtime',
-        `-DoutputDirectory=${path.join(staging, 'lib')}`,
-      ],
-      'mvn (fetching the Spring Boot Admin jars)',
-    );
+  buildOnce(dir, (staging) => {
+    if (!quiet) {
+      process.stderr.write(`Fetching Spring Boot Admin ${adminVersion()} from Maven Central into ${dir}\n`);
+    }
+    copyDependencies(POM, path.join(staging, 'lib'), 'mvn (fetching the Spring Boot Admin jars)');
     run(
       'javac',
       [
@@ -97,14 +70,11 @@ function ensureBuilt({ quiet = false } = {}) {
       ],
       'javac (compiling the Spring Boot Admin server)',
     );
-  } catch (error) {
-    fs.rmSync(staging, { recursive: true, force: true });
-    throw error;
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.renameSync(staging, dir);
-  fs.writeFileSync(path.join(dir, '.complete'), new Date().toISOString());
-  return { classpath, mainClass: MAIN_CLASS };
+  });
+  return {
+    classpath: `${path.join(dir, 'classes')}${path.delimiter}${path.join(dir, 'lib', '*')}`,
+    mainClass: MAIN_CLASS,
+  };
 }
 
 module.exports = { ensureBuilt, adminVersion };
