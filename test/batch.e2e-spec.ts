@@ -1,14 +1,9 @@
 import { Admin } from 'kafkajs';
-import { RunningApp, startApp, testAdmin, uniqueTopic } from './support/app';
+import { createSmallBatchTopic, RunningApp, startApp, testAdmin, uniqueTopic } from './support/app';
 import { expectErrorShape, post } from './support/http';
 import { eventually } from './support/eventually';
 import { kcatReadAll } from './support/kcat';
-
-interface BatchResult {
-  status: string;
-  count: number;
-  results: { messageId: string; topic: string; partition: number; offset: number }[];
-}
+import type { BatchResultDto } from '../src/messages/dto/send-result.dto';
 
 describe('POST /api/messages/batch: all messages in one Kafka transaction', () => {
   const topic = uniqueTopic('batch');
@@ -17,13 +12,7 @@ describe('POST /api/messages/batch: all messages in one Kafka transaction', () =
 
   beforeAll(async () => {
     admin = await testAdmin();
-    // The broker refuses record batches over 16 KiB on this topic (a request's records for one partition
-    // form one batch: room for a whole 10-message batch). The service's own limit is higher, so a big
-    // record reaches the broker inside the transaction and fails it part way.
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic, numPartitions: 3, configEntries: [{ name: 'max.message.bytes', value: '16384' }] }],
-    });
+    await createSmallBatchTopic(admin, topic);
     running = await startApp({
       KAFKA_TOPIC: topic,
       MESSAGE_MAX_CONTENT_LENGTH: '100000',
@@ -37,7 +26,7 @@ describe('POST /api/messages/batch: all messages in one Kafka transaction', () =
 
   it('commits a batch: a read_committed consumer sees every message at the offsets returned', async () => {
     const messages = Array.from({ length: 10 }, (_, i) => ({ content: `batch-${i}`, id: `b-${topic}-${i}` }));
-    const { status, body } = await post<BatchResult>(`${running.url}/api/messages/batch`, messages);
+    const { status, body } = await post<BatchResultDto>(`${running.url}/api/messages/batch`, messages);
 
     expect(status).toBe(200);
     expect(body.count).toBe(10);
@@ -70,7 +59,7 @@ describe('POST /api/messages/batch: all messages in one Kafka transaction', () =
   });
 
   it('still commits batches after an aborted one', async () => {
-    const { status, body } = await post<BatchResult>(`${running.url}/api/messages/batch`, [
+    const { status, body } = await post<BatchResultDto>(`${running.url}/api/messages/batch`, [
       { content: 'after' },
       { content: 'abort' },
     ]);

@@ -1,12 +1,7 @@
 import { RunningApp, startApp } from './support/app';
 import { post } from './support/http';
 import { kcatRead } from './support/kcat';
-
-interface Delivery {
-  messageId: string;
-  partition: number;
-  offset: number;
-}
+import type { SendResultDto } from '../src/messages/dto/send-result.dto';
 
 describe.each(['none', 'gzip', 'snappy', 'lz4', 'zstd'])('KAFKA_PRODUCER_COMPRESSION=%s', (codec) => {
   let running: RunningApp;
@@ -20,7 +15,7 @@ describe.each(['none', 'gzip', 'snappy', 'lz4', 'zstd'])('KAFKA_PRODUCER_COMPRES
 
   it('produces records that kcat (librdkafka) decompresses and reads back intact', async () => {
     const content = `compressed with ${codec}: ${'repetitive text '.repeat(50)}`;
-    const { status, body } = await post<Delivery>(`${running.url}/api/messages`, { content });
+    const { status, body } = await post<SendResultDto>(`${running.url}/api/messages`, { content });
 
     expect(status).toBe(200);
     const [record] = kcatRead('demo-topic', body.partition, body.offset);

@@ -1,23 +1,10 @@
 import { Admin } from 'kafkajs';
 import { Metrics } from '../src/observability/metrics';
-import { RunningApp, startApp, testAdmin, uniqueTopic } from './support/app';
+import { createSmallBatchTopic, RunningApp, startApp, testAdmin, uniqueTopic } from './support/app';
 import { eventually } from './support/eventually';
 import { expectErrorShape, get, post } from './support/http';
 import { kcatRead, kcatReadAll, KcatRecord } from './support/kcat';
-
-interface Delivery {
-  status: string;
-  messageId: string;
-  topic: string;
-  partition: number;
-  offset: number;
-}
-
-interface BatchResult {
-  status: string;
-  count: number;
-  results: Delivery[];
-}
+import type { BatchResultDto, DeliveryDto, SendResultDto } from '../src/messages/dto/send-result.dto';
 
 const KEY = 'events-test-key';
 const auth = { 'x-api-key': KEY };
@@ -31,10 +18,7 @@ describe('POST /api/events: CloudEvents to Kafka records (real broker, read back
 
   beforeAll(async () => {
     admin = await testAdmin();
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic, numPartitions: 3, configEntries: [{ name: 'max.message.bytes', value: '16384' }] }],
-    });
+    await createSmallBatchTopic(admin, topic);
     running = await startApp({
       CLOUDEVENTS_TOPIC: topic,
       CLOUDEVENTS_TYPE_TOPICS: `com.example.routed=${routed}`,
@@ -50,14 +34,14 @@ describe('POST /api/events: CloudEvents to Kafka records (real broker, read back
   const send = <T = Record<string, unknown>>(body: unknown, headers: Record<string, string>) =>
     post<T>(`${running.url}/api/events`, body, { ...auth, ...headers });
 
-  function readBack(delivery: Delivery): KcatRecord {
+  function readBack(delivery: DeliveryDto): KcatRecord {
     const [record] = kcatRead(delivery.topic, delivery.partition, delivery.offset);
     expect(record).toBeDefined();
     return record!;
   }
 
   it('binary mode: ce- headers become ce_ headers, Content-Type content-type, the body the value byte for byte', async () => {
-    const { status, body } = await send<Delivery>('<order id="42"/>', {
+    const { status, body } = await send<SendResultDto>('<order id="42"/>', {
       'ce-specversion': '1.0',
       'ce-id': 'bin-1',
       'ce-source': '/orders',
@@ -92,7 +76,7 @@ describe('POST /api/events: CloudEvents to Kafka records (real broker, read back
 
   it('binary mode keeps a JSON body as sent (not re-serialized) and keys by the event id', async () => {
     const data = '{ "b": 1,  "a": [2] }';
-    const { status, body } = await send<Delivery>(data, {
+    const { status, body } = await send<SendResultDto>(data, {
       'ce-specversion': '1.0',
       'ce-id': 'bin-json',
       'ce-source': 'urn:test',
@@ -120,7 +104,7 @@ describe('POST /api/events: CloudEvents to Kafka records (real broker, read back
       urgent: true,
       data: { orderId: 42, items: ['a', 'b'] },
     };
-    const { status, body } = await send<Delivery>(JSON.stringify(event), {
+    const { status, body } = await send<SendResultDto>(JSON.stringify(event), {
       'content-type': 'application/cloudevents+json; charset=utf-8',
     });
 
@@ -144,7 +128,7 @@ describe('POST /api/events: CloudEvents to Kafka records (real broker, read back
   });
 
   it('structured mode: data_base64 is written as its bytes; an event without data has no value', async () => {
-    const withBytes = await send<Delivery>(
+    const withBytes = await send<SendResultDto>(
       JSON.stringify({
         specversion: '1.0',
         id: 'st-b64',
@@ -155,7 +139,7 @@ describe('POST /api/events: CloudEvents to Kafka records (real broker, read back
       }),
       { 'content-type': 'application/cloudevents+json' },
     );
-    const empty = await send<Delivery>(
+    const empty = await send<SendResultDto>(
       JSON.stringify({ specversion: '1.0', id: 'st-none', source: '/none', type: 'com.example.none' }),
       { 'content-type': 'application/cloudevents+json' },
     );
@@ -177,7 +161,7 @@ describe('POST /api/events: CloudEvents to Kafka records (real broker, read back
       type: i === 1 ? 'com.example.routed' : 'com.example.batch',
       data: { i },
     }));
-    const { status, body } = await send<BatchResult>(JSON.stringify(events), {
+    const { status, body } = await send<BatchResultDto>(JSON.stringify(events), {
       'content-type': 'application/cloudevents-batch+json',
     });
 
@@ -324,7 +308,7 @@ describe('POST /api/events: CloudEvents to Kafka records (real broker, read back
   it("writes the request's W3C traceparent on the record, and a traceparent extension as ce_traceparent", async () => {
     const incoming = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const extension = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    const { status, body } = await send<Delivery>('traced', {
+    const { status, body } = await send<SendResultDto>('traced', {
       'ce-specversion': '1.0',
       'ce-id': 'traced-1',
       'ce-source': '/traced',

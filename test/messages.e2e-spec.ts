@@ -2,15 +2,7 @@ import { Metrics } from '../src/observability/metrics';
 import { RunningApp, startApp } from './support/app';
 import { post } from './support/http';
 import { kcatRead } from './support/kcat';
-
-interface Delivery {
-  status: string;
-  messageId: string;
-  topic: string;
-  partition: number;
-  offset: number;
-  timestamp: string;
-}
+import type { SendResultDto } from '../src/messages/dto/send-result.dto';
 
 describe('POST /api/messages and /api/messages/simple (real broker, read back with kcat)', () => {
   let running: RunningApp;
@@ -23,7 +15,7 @@ describe('POST /api/messages and /api/messages/simple (real broker, read back wi
   });
 
   it("publishes the seed's full-message curl example to demo-topic, keyed by the message id", async () => {
-    const { status, body } = await post<Delivery>(`${running.url}/api/messages`, {
+    const { status, body } = await post<SendResultDto>(`${running.url}/api/messages`, {
       content: 'Hello, Kafka!',
       type: 'INFO',
       source: 'api-test',
@@ -46,7 +38,7 @@ describe('POST /api/messages and /api/messages/simple (real broker, read back wi
   });
 
   it("publishes the seed's simple curl example, with the caller's request id as a header", async () => {
-    const { status, body, headers } = await post<Delivery>(
+    const { status, body, headers } = await post<SendResultDto>(
       `${running.url}/api/messages/simple?content=Hello%20Kafka&type=INFO`,
       undefined,
       { 'X-Request-Id': 'seed-simple-1' },
@@ -64,8 +56,8 @@ describe('POST /api/messages and /api/messages/simple (real broker, read back wi
   });
 
   it('fills type INFO, a UUID id and a UTC timestamp when the caller gives none, and keeps given ones', async () => {
-    const filled = await post<Delivery>(`${running.url}/api/messages`, { content: 'defaults' });
-    const kept = await post<Delivery>(`${running.url}/api/messages`, {
+    const filled = await post<SendResultDto>(`${running.url}/api/messages`, { content: 'defaults' });
+    const kept = await post<SendResultDto>(`${running.url}/api/messages`, {
       content: 'given',
       id: 'my-id-1',
       type: 'ERROR',
@@ -89,10 +81,10 @@ describe('POST /api/messages and /api/messages/simple (real broker, read back wi
   });
 
   it('sends every message with the same key to the same partition, in order', async () => {
-    const results: Delivery[] = [];
+    const results: SendResultDto[] = [];
     for (let i = 0; i < 20; i += 1) {
       results.push(
-        (await post<Delivery>(`${running.url}/api/messages?key=order-42`, { content: `n${i}` })).body,
+        (await post<SendResultDto>(`${running.url}/api/messages?key=order-42`, { content: `n${i}` })).body,
       );
     }
     const partitions = new Set(results.map((r) => r.partition));
@@ -109,7 +101,7 @@ describe('POST /api/messages and /api/messages/simple (real broker, read back wi
   it('spreads different keys over all 3 partitions', async () => {
     const results = await Promise.all(
       Array.from({ length: 60 }, (_, i) =>
-        post<Delivery>(`${running.url}/api/messages?key=k${i}`, { content: 'spread' }),
+        post<SendResultDto>(`${running.url}/api/messages?key=k${i}`, { content: 'spread' }),
       ),
     );
     expect(new Set(results.map((r) => r.body.partition))).toEqual(new Set([0, 1, 2]));
@@ -125,7 +117,7 @@ describe('POST /api/messages and /api/messages/simple (real broker, read back wi
 
     const results = await Promise.all(
       Array.from({ length: 500 }, (_, i) =>
-        post<Delivery>(`${lingering.url}/api/messages`, { content: `c${i}` }),
+        post<SendResultDto>(`${lingering.url}/api/messages`, { content: `c${i}` }),
       ),
     ).finally(() => lingering.close());
 

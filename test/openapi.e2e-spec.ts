@@ -4,13 +4,7 @@ import { CHROMIUM_PATH } from '../scripts/ensure-tools';
 import { RunningApp, startApp } from './support/app';
 import { get, post } from './support/http';
 import { kcatRead } from './support/kcat';
-
-interface Schema {
-  properties?: Record<string, Schema & { example?: unknown }>;
-}
-interface OpenApiDocument {
-  components: { schemas: Record<string, Schema> };
-}
+import { OpenApiDocument, Schema } from './support/openapi';
 
 /** Every wait of the browser is bounded; Swagger UI renders in well under a second here. */
 const UI_TIMEOUT_MS = 15000;

@@ -2,30 +2,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import { registeredRoutes, springTemplate } from '../../src/http/http-server';
 import { RunningApp, startApp } from '../support/app';
 import { get, post } from '../support/http';
-
-interface Schema {
-  type?: string;
-  required?: string[];
-  properties?: Record<string, Schema & { example?: unknown }>;
-  items?: Schema;
-  $ref?: string;
-}
-interface Operation {
-  tags?: string[];
-  summary?: string;
-  security?: Record<string, string[]>[];
-  requestBody?: { content: Record<string, { schema: Schema }> };
-  responses: Record<
-    string,
-    { content?: Record<string, { schema: Schema; examples?: Record<string, unknown> }> }
-  >;
-}
-interface OpenApiDocument {
-  openapi: string;
-  info: { title: string; version: string };
-  paths: Record<string, Record<string, Operation>>;
-  components: { schemas: Record<string, Schema>; securitySchemes: Record<string, Record<string, string>> };
-}
+import { OpenApiDocument } from '../support/openapi';
 
 const SEND_ROUTES = ['/api/messages', '/api/messages/simple', '/api/messages/batch'];
 

@@ -57,6 +57,18 @@ export function uniqueTopic(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
+/**
+ * A 3-partition topic whose broker refuses record batches over 16 KiB (`max.message.bytes`), room for a
+ * 10-message batch. The service's own limit is higher, so a big record reaches the broker and fails there,
+ * part way through a transaction.
+ */
+export async function createSmallBatchTopic(admin: Admin, topic: string): Promise<void> {
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [{ topic, numPartitions: 3, configEntries: [{ name: 'max.message.bytes', value: '16384' }] }],
+  });
+}
+
 /** An admin client of the test's own (not the app's), for checks and set-up. */
 export async function testAdmin(): Promise<Admin> {
   const admin = new Kafka({
