@@ -33,6 +33,8 @@ export async function retryWithBackoff<T>(
   }
 }
 
+const NOOP = (): void => {};
+
 interface Deadline {
   at: number;
   onExpire: () => void;
@@ -61,6 +63,8 @@ export class DeadlineQueue {
           return false;
         }
         entry.settled = true;
+        // The entry may wait in the queue behind older ones: let go of the caller's state now.
+        entry.onExpire = NOOP;
         this.dropSettled();
         return true;
       },
