@@ -98,6 +98,16 @@ function rulesOf(type: new () => object): DtoRules | null {
 
 const RULES = new Map<unknown, DtoRules | null>();
 
+/** IsOptional's conditions: false when the value is absent, and then the property's rules are skipped. */
+function conditionsHold(conditions: PropertyRules['conditions'], instance: object, value: unknown): boolean {
+  for (const condition of conditions) {
+    if (!condition(instance, value)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 /**
  * Whether class-validator would find no error in `instance`, decided with its own metadata and
  * constraint instances but without building a ValidationError for every property (its cost on the
@@ -114,23 +124,25 @@ function passesRules(type: new () => object, instance: object): boolean {
   if (rules === null) {
     return false;
   }
-  for (const key of Object.keys(instance)) {
-    if (!rules.names.has(key)) {
+  for (const key in instance) {
+    if (Object.hasOwn(instance, key) && !rules.names.has(key)) {
       return false;
     }
   }
+  const args: ValidationArguments = {
+    targetName: type.name,
+    property: '',
+    object: instance,
+    value: undefined,
+    constraints: [],
+  };
   for (const property of rules.properties) {
     const value = (instance as Record<string, unknown>)[property.name];
-    if (!property.conditions.every((condition) => condition(instance, value))) {
+    if (!conditionsHold(property.conditions, instance, value)) {
       continue;
     }
-    const args: ValidationArguments = {
-      targetName: type.name,
-      property: property.name,
-      object: instance,
-      value,
-      constraints: [],
-    };
+    args.property = property.name;
+    args.value = value;
     for (const { metadata, constraints } of property.checks) {
       args.constraints = metadata.constraints;
       for (const constraint of constraints) {

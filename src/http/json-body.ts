@@ -9,7 +9,19 @@ export const MAX_JSON_DEPTH = 32;
 /** Keys that reach an object's prototype when a library merges or assigns them. */
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
-function fieldOf(parent: string, key: string | number): string {
+/** An object or array inside a parsed body, and where it sits (its field name is built only when needed). */
+interface Place {
+  value: object;
+  parent: Place | undefined;
+  key: string | number;
+  depth: number;
+}
+
+function fieldOf(place: Place | undefined, key?: string | number): string {
+  const parent = place ? fieldOf(place.parent, place.key) : '';
+  if (key === undefined || key === '') {
+    return parent;
+  }
   if (typeof key === 'number') {
     return `${parent}[${key}]`;
   }
@@ -22,32 +34,37 @@ function fieldOf(parent: string, key: string | number): string {
  * MAX_JSON_DEPTH, and prototype keys anywhere, named as the unknown fields they are.
  */
 function checkShape(root: unknown): void {
-  const stack: { value: unknown; field: string; depth: number }[] = [{ value: root, field: '', depth: 0 }];
+  if (root === null || typeof root !== 'object') {
+    return;
+  }
+  const stack: Place[] = [{ value: root, parent: undefined, key: '', depth: 0 }];
   const unknownFields: FieldError[] = [];
-  while (stack.length > 0) {
-    const { value, field, depth } = stack.pop()!;
-    if (value === null || typeof value !== 'object') {
-      continue;
+  const visit = (value: unknown, parent: Place, key: string | number): void => {
+    if (value !== null && typeof value === 'object') {
+      stack.push({ value, parent, key, depth: parent.depth + 1 });
     }
-    if (depth >= MAX_JSON_DEPTH) {
+  };
+  while (stack.length > 0) {
+    const place = stack.pop()!;
+    if (place.depth >= MAX_JSON_DEPTH) {
       throw new InvalidInputError(
-        [{ field: field || 'body', reason: `nesting deeper than ${MAX_JSON_DEPTH} levels` }],
+        [{ field: fieldOf(place) || 'body', reason: `nesting deeper than ${MAX_JSON_DEPTH} levels` }],
         'Malformed JSON body',
       );
     }
+    const { value } = place;
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i += 1) {
-        stack.push({ value: value[i], field: fieldOf(field, i), depth: depth + 1 });
+        visit(value[i], place, i);
       }
       continue;
     }
-    for (const key of Object.keys(value)) {
-      const child = fieldOf(field, key);
+    for (const key in value) {
       if (PROTOTYPE_KEYS.has(key)) {
-        unknownFields.push({ field: child, reason: `property ${key} should not exist` });
-        continue;
+        unknownFields.push({ field: fieldOf(place, key), reason: `property ${key} should not exist` });
+      } else {
+        visit((value as Record<string, unknown>)[key], place, key);
       }
-      stack.push({ value: (value as Record<string, unknown>)[key], field: child, depth: depth + 1 });
     }
   }
   if (unknownFields.length > 0) {
