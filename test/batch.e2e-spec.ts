@@ -1,6 +1,6 @@
 import { Admin } from 'kafkajs';
 import { createSmallBatchTopic, RunningApp, startApp, testAdmin, uniqueTopic } from './support/app';
-import { expectErrorShape, post } from './support/http';
+import { expectErrorShape, get, post } from './support/http';
 import { eventually } from './support/eventually';
 import { kcatReadAll } from './support/kcat';
 import type { BatchResultDto } from '../src/messages/dto/send-result.dto';
@@ -22,6 +22,35 @@ describe('POST /api/messages/batch: all messages in one Kafka transaction', () =
   afterAll(async () => {
     await running.close();
     await admin.disconnect();
+  });
+
+  it('connects one transactional producer at start and more when batches overlap, each committing', async () => {
+    const connected = async (): Promise<string[]> => {
+      const { body } = await get<string>(`${running.url}/actuator/prometheus`);
+      return [...body.matchAll(/^kafka_producer_connected\{producer="(transactional-\d+)"\} 1$/gm)].map(
+        (match) => match[1]!,
+      );
+    };
+    await eventually(async () => expect(await connected()).toEqual(['transactional-0']));
+
+    const batches = Array.from({ length: 4 }, (_, b) =>
+      Array.from({ length: 2 }, (_, i) => ({ content: `overlap-${b}-${i}`, id: `o-${topic}-${b}-${i}` })),
+    );
+    const answers = await Promise.all(
+      batches.map((messages) => post<BatchResultDto>(`${running.url}/api/messages/batch`, messages)),
+    );
+
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
+    expect((await connected()).length).toBeGreaterThan(1);
+    await eventually(() => {
+      const read = kcatReadAll(topic, 'read_committed').filter((r) => r.key?.startsWith(`o-${topic}`));
+      expect(read.map((r) => r.key).sort()).toEqual(
+        batches
+          .flat()
+          .map((m) => m.id)
+          .sort(),
+      );
+    });
   });
 
   it('commits a batch: a read_committed consumer sees every message at the offsets returned', async () => {

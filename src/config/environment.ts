@@ -187,7 +187,7 @@ export class Environment {
   @IsInt()
   @Min(1)
   @Max(64)
-  KAFKA_TRANSACTION_POOL_SIZE = 4;
+  KAFKA_TRANSACTION_POOL_SIZE = 8;
 
   /** Largest serialized record (key + value + headers) the service will send; the broker's default is 1 MiB. */
   @Type(() => Number)

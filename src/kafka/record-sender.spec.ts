@@ -342,6 +342,37 @@ describe(RecordSender.name, () => {
       expect(transaction.sendBatch).not.toHaveBeenCalled();
     });
 
+    it("connects only the pool's first producer at start; another one connects when batches overlap", async () => {
+      const [p0] = keysByPartition() as [string];
+      const second = supervised({ transaction: jest.fn().mockResolvedValue(transaction) });
+      const third = supervised({ transaction: jest.fn().mockResolvedValue(transaction) });
+      sut = new RecordSender(
+        producer,
+        [transactional, second, third],
+        partitions,
+        new AppConfig(validateEnvironment({})),
+      );
+      sut.onApplicationBootstrap();
+      expect(producer.get).toHaveBeenCalled();
+      expect(transactional.get).toHaveBeenCalledTimes(1);
+      expect(second.get).not.toHaveBeenCalled();
+
+      let finishFirst!: (metadata: RecordMetadata[]) => void;
+      transaction.sendBatch
+        .mockImplementationOnce(() => new Promise((resolve) => (finishFirst = resolve)))
+        .mockResolvedValueOnce(answer({ 0: '11' }));
+      const first = sut.sendAtomically(addressed([record(p0)]));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(transactional.get).toHaveBeenCalledTimes(2);
+      expect(second.get).not.toHaveBeenCalled();
+
+      await expect(sut.sendAtomically(addressed([record(p0)]))).resolves.toMatchObject([{ offset: '11' }]);
+      expect(second.get).toHaveBeenCalledTimes(1);
+      expect(third.get).not.toHaveBeenCalled();
+      finishFirst(answer({ 0: '10' }));
+      await expect(first).resolves.toMatchObject([{ offset: '10' }]);
+    });
+
     it('runs one transaction per pooled producer at a time; the next batch waits for it to finish', async () => {
       const [p0] = keysByPartition() as [string];
       let finishFirst!: (metadata: RecordMetadata[]) => void;

@@ -104,13 +104,19 @@ export class RecordSender implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly partitions: PartitionResolver,
     private readonly config: AppConfig,
   ) {
-    this.idle = [...transactional];
+    // Handed out last in, first out, the pool's first producer first: the others are only ever used (and
+    // connected) when batches overlap.
+    this.idle = [...transactional].reverse();
     this.resender = new BatchResender(producer, config);
   }
 
-  /** Connects every producer in the background: start-up never waits for (or fails on) Kafka. */
+  /**
+   * Connects the idempotent producer and the transactional pool's first producer in the background:
+   * start-up never waits for (or fails on) Kafka. The pool's other producers connect when a batch first
+   * needs one (batches overlapping), so a pool sized for bursts costs nothing until they come.
+   */
   onApplicationBootstrap(): void {
-    for (const producer of [this.producer, ...this.transactional]) {
+    for (const producer of [this.producer, ...this.transactional.slice(0, 1)]) {
       producer.get().catch((error: unknown) => {
         this.logger.warn(
           `Connection to Kafka broker failed (${producer.name} producer): ${(error as Error).message}`,
