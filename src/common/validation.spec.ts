@@ -80,7 +80,7 @@ function anObject(next: () => number, badness: number, fields: string[]): Record
   return object;
 }
 
-/** What class-validator alone answers for `plain`: the instance, or the field errors. */
+/** What class-validator alone answers for `plain`: 'valid', or the field errors. */
 function classValidatorAnswer(type: new () => object, plain: Record<string, unknown>): unknown {
   const errors = validateSync(Object.assign(new type(), plain), VALIDATOR_OPTIONS);
   return errors.length === 0 ? 'valid' : toFieldErrors(errors);

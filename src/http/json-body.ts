@@ -17,9 +17,10 @@ interface Place {
   depth: number;
 }
 
-function fieldOf(place: Place | undefined, key?: string | number): string {
-  const parent = place ? fieldOf(place.parent, place.key) : '';
-  if (key === undefined || key === '') {
+/** The field name of `place` (the body itself is ''), or of its member `key` (recursing at most MAX_JSON_DEPTH levels). */
+function fieldOf(place: Place, key?: string | number): string {
+  const parent = place.parent ? fieldOf(place.parent, place.key) : '';
+  if (key === undefined) {
     return parent;
   }
   if (typeof key === 'number') {
