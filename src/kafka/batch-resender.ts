@@ -150,15 +150,13 @@ export class BatchResender {
     batches: PartitionBatch[],
   ): Promise<RecordMetadata[] | KafkaSendError> {
     const records = batches.flatMap((batch) => batch.records);
-    markTickets(records, { handedOver: true });
-    records.forEach((record) => record.ticket && (record.ticket.attempts += 1));
     try {
-      return await producer.sendBatch({
-        topicMessages: [{ topic, messages: batches.flatMap((batch) => batch.messages) }],
-        acks: -1,
-        timeout: this.ackTimeoutMs,
-        compression: compressionType(this.config.producer.compression),
-      });
+      return await this.produce(
+        producer,
+        topic,
+        batches.flatMap((batch) => batch.messages),
+        records,
+      );
     } catch (error) {
       const failure = classifyKafkaError(error);
       markTickets(records, mayHaveAppended(failure) ? { maybeWritten: true } : { handedOver: false });
@@ -181,16 +179,9 @@ export class BatchResender {
     let delay = RESEND_INITIAL_MS;
     let maybeWritten = lostInFlight;
     for (let attempt = 1; ; attempt += 1) {
-      markTickets(batch.records, { handedOver: true });
-      batch.records.forEach((record) => record.ticket && (record.ticket.attempts += 1));
       let failure: KafkaSendError;
       try {
-        const metadata = await producer.sendBatch({
-          topicMessages: [{ topic, messages: batch.messages }],
-          acks: -1,
-          timeout: this.ackTimeoutMs,
-          compression: compressionType(this.config.producer.compression),
-        });
+        const metadata = await this.produce(producer, topic, batch.messages, batch.records);
         const ack = metadata.find((m) => m.partition === partition);
         if (ack) {
           return ack;
@@ -232,6 +223,27 @@ export class BatchResender {
       await sleep(delay);
       delay = Math.min(delay * 2, RESEND_MAX_MS);
     }
+  }
+
+  /** One produce request (acks=all, the configured codec) carrying `records`, counted as their attempt. */
+  private produce(
+    producer: Producer,
+    topic: string,
+    messages: Message[],
+    records: OutgoingRecord[],
+  ): Promise<RecordMetadata[]> {
+    for (const record of records) {
+      if (record.ticket) {
+        record.ticket.handedOver = true;
+        record.ticket.attempts += 1;
+      }
+    }
+    return producer.sendBatch({
+      topicMessages: [{ topic, messages }],
+      acks: -1,
+      timeout: this.ackTimeoutMs,
+      compression: compressionType(this.config.producer.compression),
+    });
   }
 
   /**
