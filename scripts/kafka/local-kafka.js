@@ -15,7 +15,7 @@
  */
 'use strict';
 
-const { spawn, spawnSync } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const net = require('node:net');
@@ -130,10 +130,6 @@ function randomClusterId() {
   }
 }
 
-function java(args, options = {}) {
-  return spawnSync('java', args, { encoding: 'utf8', ...options });
-}
-
 /** Resolves once a kafkajs admin gets cluster metadata from `brokers`, or rejects after `timeoutMs`. */
 async function waitForMetadata(brokers, timeoutMs, isStillRunning = () => true) {
   const { Kafka, logLevel } = require('kafkajs');
@@ -217,14 +213,23 @@ function formatArgs(lib, propertiesFile, clusterId, args) {
   ];
 }
 
-/** `kafka-storage format` of one node's storage directory. */
-function formatStorage(lib, propertiesFile, clusterId, args) {
-  const format = java(formatArgs(lib, propertiesFile, clusterId, args));
-  if (format.status !== 0) {
-    throw new Error(
-      `kafka-storage format failed (exit ${format.status}):\n${format.stdout}\n${format.stderr}`,
+/**
+ * `kafka-storage format` of one node's storage directory (a JVM start of its own, so a cluster's nodes are
+ * formatted side by side). Rejects with the tool's output when it fails; `what` names the node.
+ */
+function formatStorage(lib, propertiesFile, clusterId, args, what = 'kafka-storage format') {
+  return new Promise((resolve, reject) => {
+    const child = spawn('java', formatArgs(lib, propertiesFile, clusterId, args), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${what} failed (exit ${code}):\n${output}`)),
     );
-  }
+  });
 }
 
 /**
@@ -281,7 +286,7 @@ async function start(options = {}) {
     extra,
   });
   const clusterId = randomClusterId();
-  formatStorage(lib, propertiesFile, clusterId, ['--standalone', ...(options.formatArgs || [])]);
+  await formatStorage(lib, propertiesFile, clusterId, ['--standalone', ...(options.formatArgs || [])]);
   return { ...(await launch({ name, dir, lib, propertiesFile, port, began, options })), clusterId };
 }
 
@@ -292,6 +297,11 @@ function clusterNodes(name) {
   } catch {
     return [];
   }
+}
+
+/** Where a pid file of broker `name` can be: its own directory (a single node) and each cluster node's. */
+function processDirs(name) {
+  return [stateDir(name), ...clusterNodes(name).map((node) => node.dir)];
 }
 
 function clusterNode(name, id) {
@@ -341,27 +351,15 @@ async function startCluster(options) {
       extra: options.extra,
     });
   }
-  // The nodes' storage is formatted side by side: each format is a JVM start of its own.
   await Promise.all(
-    nodes.map(
-      (node) =>
-        new Promise((resolve, reject) => {
-          const propertiesFile = path.join(node.dir, 'server.properties');
-          const child = spawn('java', formatArgs(lib, propertiesFile, clusterId, options.formatArgs || []), {
-            stdio: ['ignore', 'pipe', 'pipe'],
-          });
-          let output = '';
-          child.stdout.on('data', (chunk) => (output += chunk));
-          child.stderr.on('data', (chunk) => (output += chunk));
-          child.on('error', reject);
-          child.on('exit', (code) =>
-            code === 0
-              ? resolve()
-              : reject(
-                  new Error(`kafka-storage format of node ${node.id} failed (exit ${code}):\n${output}`),
-                ),
-          );
-        }),
+    nodes.map((node) =>
+      formatStorage(
+        lib,
+        path.join(node.dir, 'server.properties'),
+        clusterId,
+        options.formatArgs || [],
+        `kafka-storage format of node ${node.id}`,
+      ),
     ),
   );
   const bootstrap = nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
@@ -521,8 +519,7 @@ async function waitForLog(dir, pattern, timeoutMs, isStillRunning, from = 0) {
 async function stop(options = {}) {
   const name = options.name || 'local';
   const timeoutMs = options.timeoutMs || STOP_TIMEOUT_MS;
-  const dirs = [stateDir(name), ...clusterNodes(name).map((node) => node.dir)];
-  const stopped = await Promise.all(dirs.map((dir) => stopDir(dir, timeoutMs)));
+  const stopped = await Promise.all(processDirs(name).map((dir) => stopDir(dir, timeoutMs)));
   return stopped.some(Boolean);
 }
 
@@ -556,7 +553,7 @@ async function waitForExit(pid, timeoutMs) {
 
 /** Synchronous last-resort kill (of a single broker or every node of a cluster), for 'exit' handlers. */
 function killNow(name = 'local') {
-  for (const dir of [stateDir(name), ...clusterNodes(name).map((node) => node.dir)]) {
+  for (const dir of processDirs(name)) {
     const pid = readPid(dir);
     if (pid && isAlive(pid)) {
       signal(pid, 'SIGKILL');
