@@ -4,6 +4,7 @@ const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const localKafka = require('../scripts/kafka/local-kafka');
+const { HEAP_FLAGS } = require('../scripts/node-flags');
 
 const TICKS_PER_SECOND = 100; // Linux USER_HZ
 
@@ -82,19 +83,10 @@ class ServiceProcess {
     const args = this.profile
       ? ['--cpu-prof', `--cpu-prof-dir=${path.join(this.root, 'bench', 'results')}`]
       : [];
-    this.child = spawn(
-      process.execPath,
-      [
-        ...args,
-        '--max-old-space-size=1024',
-        '--max-semi-space-size=8',
-        path.join(this.root, 'dist', 'main.js'),
-      ],
-      {
-        env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: String(port), ...this.env },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
-    );
+    this.child = spawn(process.execPath, [...args, ...HEAP_FLAGS, path.join(this.root, 'dist', 'main.js')], {
+      env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: String(port), ...this.env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     return async () => (await fetch(`${this.url}/actuator/health/readiness`)).status === 200;
   }
 

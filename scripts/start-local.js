@@ -13,6 +13,7 @@ const { spawnSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { ensureTools } = require('./ensure-tools');
+const { HEAP_FLAGS } = require('./node-flags');
 
 const ROOT = path.resolve(__dirname, '..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -48,16 +49,11 @@ if (ensure.status !== 0) {
 }
 run(npm, ['run', 'build']);
 
-// V8 heap limits (1 GiB old space, 8 MB semi-spaces): see README, Benchmarks.
-const service = spawn(
-  process.execPath,
-  ['--max-old-space-size=1024', '--max-semi-space-size=8', path.join(ROOT, 'dist', 'main.js')],
-  {
-    cwd: ROOT,
-    stdio: 'inherit',
-    env: { ...process.env, KAFKA_BROKERS: brokers },
-  },
-);
+const service = spawn(process.execPath, [...HEAP_FLAGS, path.join(ROOT, 'dist', 'main.js')], {
+  cwd: ROOT,
+  stdio: 'inherit',
+  env: { ...process.env, KAFKA_BROKERS: brokers },
+});
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => service.kill(signal));
 }

@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import * as localKafka from '../../scripts/kafka/local-kafka';
+import { HEAP_FLAGS } from '../../scripts/node-flags';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test, TestingModuleBuilder } from '@nestjs/testing';
 import { Admin, Kafka, logLevel } from 'kafkajs';
@@ -90,14 +91,10 @@ export interface ServiceProcess {
 /** The built service (dist/main.js, as `npm start` runs it) as its own process on a free port. */
 export async function spawnService(env: Record<string, string>): Promise<ServiceProcess> {
   const port = await localKafka.freePort();
-  const child = spawn(
-    process.execPath,
-    ['--max-old-space-size=1024', '--max-semi-space-size=8', join(__dirname, '..', '..', 'dist', 'main.js')],
-    {
-      env: { ...process.env, PORT: String(port), NODE_ENV: 'production', LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
+  const child = spawn(process.execPath, [...HEAP_FLAGS, join(__dirname, '..', '..', 'dist', 'main.js')], {
+    env: { ...process.env, PORT: String(port), NODE_ENV: 'production', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
     child.once('exit', (code) => resolve({ code, at: Date.now() })),
   );
