@@ -20,11 +20,38 @@ export async function post<T = Record<string, unknown>>(
   return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : {}) as T };
 }
 
+/**
+ * The connection a GET went out on was closed before any answer came. With keep-alive this is a race any
+ * HTTP/1.1 client can lose (the connection it reuses is being closed at that moment), and RFC 9112
+ * section 9.3.1 lets it retry an idempotent request on a new connection, as browsers do. Seen once in CI
+ * (`other side closed` on a health probe while the test broker restarted); the retry is logged, so a
+ * server that really drops requests still shows, and one that always does still fails the test.
+ */
+function closedBeforeAnswer(error: unknown): boolean {
+  const code = (error as { cause?: { code?: string } }).cause?.code;
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE';
+}
+
+async function fetchIdempotent(url: string, init: RequestInit): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (error) {
+      if (attempt === 3 || !closedBeforeAnswer(error)) {
+        throw error;
+      }
+      console.warn(
+        `GET ${url}: connection closed before an answer (${String((error as Error).cause)}); retrying`,
+      );
+    }
+  }
+}
+
 export async function get<T = Record<string, unknown>>(
   url: string,
   headers: Record<string, string> = {},
 ): Promise<HttpResult<T>> {
-  const response = await fetch(url, { headers });
+  const response = await fetchIdempotent(url, { headers });
   const text = await response.text();
   let body: unknown = text;
   try {
