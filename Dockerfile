@@ -8,7 +8,9 @@ FROM node:24-bookworm-slim AS build
 # swagger-ui-dist's postinstall reports installs to Scarf unless told not to.
 ENV SCARF_ANALYTICS=false
 WORKDIR /app
+# patches/: kafkajs' record encoder patched at install (patch-package, the postinstall script).
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
@@ -21,6 +23,7 @@ ENV NODE_ENV=production \
     SCARF_ANALYTICS=false
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # The image's files stay root-owned and read-only to the process; it runs as the unprivileged `node` user.

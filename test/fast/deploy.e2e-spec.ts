@@ -240,6 +240,19 @@ describe('Dockerfile', () => {
     expect(runtime).toMatch(/NODE_ENV=production/);
   });
 
+  it('has patches/ in place before every npm ci, whose postinstall (patch-package) applies them', () => {
+    const { scripts } = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+    const installing = stages.filter((stage) => /^RUN npm ci\b/m.test(stage));
+
+    expect(scripts.postinstall).toBe('patch-package');
+    expect(installing).toHaveLength(2);
+    for (const stage of installing) {
+      const copied = stage.search(/^COPY patches \.\/patches$/m);
+      expect(copied).toBeGreaterThan(-1);
+      expect(copied).toBeLessThan(stage.search(/^RUN npm ci\b/m));
+    }
+  });
+
   it('starts node in exec form, so SIGTERM reaches the process that drains and exits', () => {
     const cmd = /^CMD (.*)$/m.exec(runtime.replace(/^HEALTHCHECK .*$/m, ''))?.[1] ?? '';
 
@@ -266,6 +279,7 @@ describe('Dockerfile', () => {
     expect(sources.sort()).toEqual([
       'package-lock.json',
       'package.json',
+      'patches',
       'src',
       'tsconfig.build.json',
       'tsconfig.json',
