@@ -24,8 +24,9 @@ export async function post<T = Record<string, unknown>>(
  * The connection a GET went out on was closed before any answer came. With keep-alive this is a race any
  * HTTP/1.1 client can lose (the connection it reuses is being closed at that moment), and RFC 9112
  * section 9.3.1 lets it retry an idempotent request on a new connection, as browsers do. Seen once in CI
- * (`other side closed` on a health probe while the test broker restarted); the retry is logged, so a
- * server that really drops requests still shows, and one that always does still fails the test.
+ * (`other side closed` in the broker-outage health test, cause not reproduced in 15 runs of it); the
+ * retry is logged, so a server that really drops requests still shows, and one that always does still
+ * fails the test.
  */
 function closedBeforeAnswer(error: unknown): boolean {
   const code = (error as { cause?: { code?: string } }).cause?.code;
