@@ -53,6 +53,35 @@ describe('POST /api/messages/batch: all messages in one Kafka transaction', () =
     });
   });
 
+  it('looks the transaction coordinator up once per producer, not before every AddPartitionsToTxn and EndTxn', async () => {
+    // Kafka requests the transactional producers sent, by API, from the service's own metrics.
+    const sent = async (api: string): Promise<number> => {
+      const { body } = await get<string>(`${running.url}/actuator/prometheus`);
+      const pattern = new RegExp(
+        `^kafka_producer_requests_total\\{producer="transactional-\\d+",api="${api}"\\} (\\d+)$`,
+        'gm',
+      );
+      return [...body.matchAll(pattern)].reduce((sum, match) => sum + Number(match[1]), 0);
+    };
+    const batch = async (b: number): Promise<number> =>
+      (
+        await post<BatchResultDto>(`${running.url}/api/messages/batch`, [
+          { content: `kept-${b}`, id: `kc-${topic}-${b}` },
+        ])
+      ).status;
+    // One batch first: a producer still connecting looks its coordinator up (again if it was loading).
+    expect(await batch(0)).toBe(200);
+    const lookups = await sent('GroupCoordinator');
+    const commits = await sent('EndTxn');
+
+    for (let b = 1; b <= 5; b++) {
+      expect(await batch(b)).toBe(200);
+    }
+
+    expect((await sent('EndTxn')) - commits).toBe(5);
+    expect((await sent('GroupCoordinator')) - lookups).toBe(0);
+  });
+
   it('commits a batch: a read_committed consumer sees every message at the offsets returned', async () => {
     const messages = Array.from({ length: 10 }, (_, i) => ({ content: `batch-${i}`, id: `b-${topic}-${i}` }));
     const { status, body } = await post<BatchResultDto>(`${running.url}/api/messages/batch`, messages);

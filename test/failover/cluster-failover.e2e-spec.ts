@@ -1,8 +1,10 @@
 import { Kafka, logLevel } from 'kafkajs';
+import { hostname } from 'node:os';
 import * as localKafka from '../../scripts/kafka/local-kafka';
 import { RunningApp, startApp, uniqueTopic } from '../support/app';
 import { eventually } from '../support/eventually';
 import { post } from '../support/http';
+import type { BatchResultDto } from '../../src/messages/dto/send-result.dto';
 import { kcatReadAll } from '../support/kcat';
 import { LoadResult, steadyLoad } from '../support/load';
 
@@ -37,6 +39,19 @@ async function leaderOf(topic: string, partition = 0): Promise<number> {
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * The `__transaction_state` partition that holds a transactional id, so the node leading it is the id's
+ * transaction coordinator: Kafka takes Java's String.hashCode of the id, made non-negative, modulo the
+ * topic's partitions (`transaction.state.log.num.partitions=5` in the launcher's broker configuration).
+ */
+function transactionStatePartition(transactionalId: string, partitions = 5): number {
+  let hash = 0;
+  for (let i = 0; i < transactionalId.length; i++) {
+    hash = (Math.imul(31, hash) + transactionalId.charCodeAt(i)) | 0;
+  }
+  return (hash & 0x7fffffff) % partitions;
 }
 
 interface Scenario {
@@ -179,6 +194,82 @@ describe('failover on a 3-node KRaft cluster (replication factor 3, min.insync.r
     expect(last.length).toBeGreaterThan(0);
     expect(last.filter((t) => t.status !== 200)).toEqual([]);
   }, 90_000);
+
+  it('batches while their transaction coordinator is killed: the producer finds the new one, nothing lost or doubled', async () => {
+    const topic = uniqueTopic('failover-txn');
+    const prefix = `failover-txn-${Date.now()}-`;
+    // One transactional producer, so one transactional id and one coordinator (config: prefix, host, pid).
+    const transactionalId = `${prefix}${hostname()}-${process.pid}-0`;
+    const running = await startApp({
+      KAFKA_BROKERS: cluster.bootstrap,
+      KAFKA_TOPIC: topic,
+      KAFKA_TOPIC_REPLICATION_FACTOR: '3',
+      KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '2',
+      KAFKA_TRANSACTION_POOL_SIZE: '1',
+      KAFKA_TRANSACTIONAL_ID_PREFIX: prefix,
+      SEND_TIMEOUT_MS: String(SEND_TIMEOUT_MS),
+    });
+    const acked: string[] = [];
+    const failed: string[] = [];
+    let n = 0;
+    const batch = async (): Promise<number> => {
+      const ids = [0, 1, 2].map((i) => `${topic}-${n}-${i}`);
+      n += 1;
+      const answer = await post<BatchResultDto>(
+        `${running.url}/api/messages/batch`,
+        ids.map((id) => ({ id, content: id })),
+      );
+      if (answer.status === 200) {
+        acked.push(...ids);
+      } else {
+        failed.push(`${answer.status} ${String((answer.body as unknown as { code?: string }).code)}`);
+      }
+      return answer.status;
+    };
+    let coordinator = 0;
+    try {
+      // The producer has looked its coordinator up and kept it.
+      await eventually(async () => expect(await batch()).toBe(200), 30_000, 500);
+      for (let i = 0; i < 3; i++) {
+        expect(await batch()).toBe(200);
+      }
+      coordinator = await leaderOf('__transaction_state', transactionStatePartition(transactionalId));
+      failed.length = 0;
+
+      await localKafka.killNode({ name, id: coordinator });
+      // Batches go on while that node is dead: each commits or gets a documented 503, and they commit again
+      // once another node leads the transaction state, without a restart of the service.
+      await eventually(async () => expect(await batch()).toBe(200), 30_000, 200);
+      const moved = await leaderOf('__transaction_state', transactionStatePartition(transactionalId));
+      for (let i = 0; i < 3; i++) {
+        expect(await batch()).toBe(200);
+      }
+
+      expect(moved).not.toBe(coordinator);
+      expect(failed.filter((f) => !DOCUMENTED_503.some((code) => f === `503 ${code}`))).toEqual([]);
+    } finally {
+      await running.close();
+      if (coordinator) {
+        await localKafka.restartNode({ name, id: coordinator });
+      }
+    }
+    // Read until every acknowledged id is there (a restarted node may still be electing leaders), then
+    // each exactly once.
+    const copies = await eventually(
+      () => {
+        const read = new Map<string, number>();
+        for (const record of kcatReadAll(topic, 'read_committed', cluster.bootstrap)) {
+          read.set(record.key ?? '', (read.get(record.key ?? '') ?? 0) + 1);
+        }
+        expect(acked.filter((id) => !read.has(id))).toEqual([]);
+        return read;
+      },
+      20_000,
+      1000,
+    );
+    expect(acked.length).toBeGreaterThanOrEqual(24);
+    expect(acked.filter((id) => copies.get(id) !== 1)).toEqual([]);
+  }, 120_000);
 
   it('two of three nodes killed: no 200 without the in-sync replicas, the documented 503, recovery after their restart', async () => {
     // A shorter send deadline keeps the outage short; the mechanism is the same.

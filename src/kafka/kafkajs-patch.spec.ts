@@ -1,0 +1,275 @@
+// kafkajs as patched at install (patches/kafkajs+2.2.4.patch, applied by patch-package):
+// - its record encoder takes its buffers from Buffer.allocUnsafe (Node's pool, not zeroed) instead of
+//   Buffer.alloc. That is safe only if no byte it did not write ever reaches the wire: the same record
+//   must encode to the same bytes whatever the pool held;
+// - a transactional producer keeps its transaction coordinator instead of sending FindCoordinator before
+//   every AddPartitionsToTxn and EndTxn, and looks it up again when the kept one fails it.
+// Both are proven against the real broker too: test/batch.e2e-spec.ts and test/failover/.
+import { randomBytes } from 'node:crypto';
+
+type Encoded = { buffer: Buffer };
+// kafkajs' own record encoder (v2 record format): an internal module, without type declarations.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const encodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0') as (record: {
+  offsetDelta: number;
+  timestampDelta: number;
+  key: Buffer | null;
+  value: Buffer;
+  headers: Record<string, string>;
+}) => Encoded;
+
+/** Leaves Node's allocation pool full of `byte`, as earlier requests' buffers would. */
+function dirtyPool(byte: number): void {
+  for (let i = 0; i < 64; i++) {
+    Buffer.allocUnsafe(4000).fill(byte);
+  }
+}
+
+describe('kafkajs record encoding with unzeroed buffers', () => {
+  it('is byte-for-byte the same whatever the allocation pool held before', () => {
+    for (let i = 0; i < 200; i++) {
+      const record = {
+        offsetDelta: i,
+        timestampDelta: i * 7,
+        key: i % 3 === 0 ? null : randomBytes(i % 40),
+        value: randomBytes((i * 37) % 3000),
+        headers: { 'content-type': 'application/json', 'message-type': 'INFO', 'x-request-id': `r-${i}` },
+      };
+      dirtyPool(0xaa);
+      const first = Buffer.from(encodeRecord(record).buffer);
+      dirtyPool(0x55);
+      const second = Buffer.from(encodeRecord(record).buffer);
+
+      expect(second.equals(first)).toBe(true);
+      expect(first.includes(record.value)).toBe(true);
+    }
+  });
+
+  it('runs the patched encoder (the postinstall applied patches/)', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const Encoder = require('kafkajs/src/protocol/encoder') as { toString(): string };
+
+    expect(Encoder.toString()).toContain('Buffer.allocUnsafe(Encoder.nextPowerOfTwo(initialSize))');
+  });
+});
+
+interface FakeBroker {
+  nodeId: number;
+  initProducerId: jest.Mock;
+  addPartitionsToTxn: jest.Mock;
+  endTxn: jest.Mock;
+}
+
+function fakeBroker(nodeId: number): FakeBroker {
+  return {
+    nodeId,
+    initProducerId: jest.fn(() => Promise.resolve({ producerId: 7, producerEpoch: 0 })),
+    addPartitionsToTxn: jest.fn(() => Promise.resolve()),
+    endTxn: jest.fn(() => Promise.resolve()),
+  };
+}
+
+/** A protocol error as kafkajs' broker requests throw it. */
+function protocolError(type: string): Error {
+  return Object.assign(new Error(type), { name: 'KafkaJSProtocolError', type });
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const createEosManager = require('kafkajs/src/producer/eosManager') as (options: object) => {
+  initProducerId(): Promise<void>;
+  beginTransaction(): void;
+  addPartitionsToTransaction(topics: { topic: string; partitions: { partition: number }[] }[]): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+};
+
+describe('kafkajs transactions with a kept transaction coordinator', () => {
+  const silent = {
+    debug: jest.fn(),
+    info: jest.fn(),
+    warn: jest.fn(),
+    error: jest.fn(),
+    namespace: () => silent,
+  };
+  let coordinators: FakeBroker[];
+  let cluster: { refreshMetadataIfNecessary: jest.Mock; findGroupCoordinator: jest.Mock; retry: object };
+
+  /** A transactional producer whose coordinator lookups answer `coordinators` in turn (the last one repeats). */
+  async function eosManager(...answers: FakeBroker[]): Promise<ReturnType<typeof createEosManager>> {
+    coordinators = answers;
+    let lookups = 0;
+    cluster = {
+      refreshMetadataIfNecessary: jest.fn(() => Promise.resolve()),
+      findGroupCoordinator: jest.fn(() => Promise.resolve(answers[Math.min(lookups++, answers.length - 1)])),
+      retry: { retries: 0 },
+    };
+    const manager = createEosManager({
+      logger: silent,
+      cluster,
+      transactional: true,
+      transactionalId: 'tx-0',
+    });
+    await manager.initProducerId();
+    return manager;
+  }
+
+  async function transaction(manager: ReturnType<typeof createEosManager>, partition: number): Promise<void> {
+    manager.beginTransaction();
+    await manager.addPartitionsToTransaction([{ topic: 't', partitions: [{ partition }] }]);
+    await manager.commit();
+  }
+
+  it('looks the coordinator up once for the producer id and any number of transactions', async () => {
+    const manager = await eosManager(fakeBroker(1));
+    for (let i = 0; i < 5; i++) {
+      await transaction(manager, i % 3);
+    }
+
+    expect(cluster.findGroupCoordinator).toHaveBeenCalledTimes(1);
+    expect(coordinators[0]!.addPartitionsToTxn).toHaveBeenCalledTimes(5);
+    expect(coordinators[0]!.endTxn).toHaveBeenCalledTimes(5);
+  });
+
+  it.each([
+    // Kafka's NOT_COORDINATOR (16) and COORDINATOR_NOT_AVAILABLE (15), as kafkajs names them.
+    ['NOT_COORDINATOR', protocolError('NOT_COORDINATOR_FOR_GROUP')],
+    ['COORDINATOR_NOT_AVAILABLE', protocolError('GROUP_COORDINATOR_NOT_AVAILABLE')],
+    ['a closed connection', Object.assign(new Error('closed'), { name: 'KafkaJSConnectionClosedError' })],
+  ])(
+    'sends the request again to a freshly looked-up coordinator when the kept one fails with %s',
+    async (_, error) => {
+      const manager = await eosManager(fakeBroker(1), fakeBroker(2));
+      await transaction(manager, 0);
+      coordinators[0]!.addPartitionsToTxn.mockRejectedValueOnce(error);
+      coordinators[0]!.endTxn.mockRejectedValueOnce(error);
+
+      manager.beginTransaction();
+      await manager.addPartitionsToTransaction([{ topic: 't', partitions: [{ partition: 1 }] }]);
+      expect(coordinators[1]!.addPartitionsToTxn).toHaveBeenCalledTimes(1);
+      await manager.commit();
+
+      expect(cluster.findGroupCoordinator).toHaveBeenCalledTimes(2);
+      expect(coordinators[1]!.endTxn).toHaveBeenCalledTimes(1);
+    },
+  );
+
+  it('neither resends nor forgets the coordinator on other errors', async () => {
+    const manager = await eosManager(fakeBroker(1), fakeBroker(2));
+    coordinators[0]!.addPartitionsToTxn.mockRejectedValueOnce(protocolError('CONCURRENT_TRANSACTIONS'));
+
+    manager.beginTransaction();
+    await expect(
+      manager.addPartitionsToTransaction([{ topic: 't', partitions: [{ partition: 0 }] }]),
+    ).rejects.toMatchObject({ type: 'CONCURRENT_TRANSACTIONS' });
+    await manager.addPartitionsToTransaction([{ topic: 't', partitions: [{ partition: 0 }] }]);
+    await manager.commit();
+
+    expect(cluster.findGroupCoordinator).toHaveBeenCalledTimes(1);
+    expect(coordinators[0]!.addPartitionsToTxn).toHaveBeenCalledTimes(2);
+    expect(coordinators[0]!.endTxn).toHaveBeenCalledTimes(1);
+    expect(coordinators[1]!.addPartitionsToTxn).not.toHaveBeenCalled();
+  });
+
+  it('does not resend a request that failed on a coordinator it had just looked up', async () => {
+    const manager = await eosManager(fakeBroker(1), fakeBroker(2), fakeBroker(3));
+    coordinators[0]!.initProducerId.mockClear();
+    coordinators[0]!.addPartitionsToTxn.mockRejectedValueOnce(protocolError('NOT_COORDINATOR_FOR_GROUP'));
+    coordinators[1]!.addPartitionsToTxn.mockRejectedValueOnce(protocolError('NOT_COORDINATOR_FOR_GROUP'));
+
+    manager.beginTransaction();
+    await expect(
+      manager.addPartitionsToTransaction([{ topic: 't', partitions: [{ partition: 0 }] }]),
+    ).rejects.toMatchObject({ type: 'NOT_COORDINATOR_FOR_GROUP' });
+    expect(cluster.findGroupCoordinator).toHaveBeenCalledTimes(2);
+    expect(coordinators[2]!.addPartitionsToTxn).not.toHaveBeenCalled();
+  });
+});
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const createSendMessages = require('kafkajs/src/producer/sendMessages') as (
+  options: object,
+) => (request: object) => Promise<unknown[]>;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const createRetry = require('kafkajs/src/retry') as (options: object) => unknown;
+
+describe("kafkajs sendMessages retrying while one broker's send is still in flight", () => {
+  it("sends each broker's records once: the retry waits for the send in flight and keeps its answer", async () => {
+    const silent = {
+      debug: jest.fn(),
+      info: jest.fn(),
+      warn: jest.fn(),
+      error: jest.fn(),
+      namespace: () => silent,
+    };
+    const produced: { nodeId: number; firstSequence: number }[] = [];
+    let failOnce = true;
+    // Partition p is led by broker p + 1. Broker 1 answers after 50 ms; broker 2 first refuses at once with
+    // a retriable error, so kafkajs retries while broker 1's send is still in flight.
+    const broker = (nodeId: number) => ({
+      nodeId,
+      initProducerId: () => Promise.resolve({ producerId: 7, producerEpoch: 0 }),
+      produce: async ({
+        topicData,
+      }: {
+        topicData: { partitions: { partition: number; firstSequence: number }[] }[];
+      }) => {
+        const { partition, firstSequence } = topicData[0]!.partitions[0]!;
+        produced.push({ nodeId, firstSequence });
+        if (nodeId === 2 && failOnce) {
+          failOnce = false;
+          throw Object.assign(new Error('not the leader'), {
+            name: 'KafkaJSProtocolError',
+            type: 'NOT_LEADER_FOR_PARTITION',
+            retriable: true,
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, nodeId === 1 ? 50 : 0));
+        return { topics: [{ topicName: 't', partitions: [{ partition, errorCode: 0, baseOffset: '0' }] }] };
+      },
+    });
+    const brokers = [broker(1), broker(2)];
+    const cluster = {
+      refreshMetadataIfNecessary: () => Promise.resolve(),
+      refreshMetadata: () => Promise.resolve(),
+      addMultipleTargetTopics: () => Promise.resolve(),
+      isConnected: () => true,
+      findControllerBroker: () => Promise.resolve(brokers[0]),
+      findTopicPartitionMetadata: () => [
+        { partitionId: 0, leader: 1 },
+        { partitionId: 1, leader: 2 },
+      ],
+      findLeaderForPartitions: (_topic: string, partitions: string[]) =>
+        Object.fromEntries(partitions.map((p) => [Number(p) + 1, [Number(p)]])),
+      findBroker: ({ nodeId }: { nodeId: number }) => Promise.resolve(brokers[nodeId - 1]),
+    };
+    const eosManager = createEosManager({ logger: silent, cluster, transactional: false });
+    await eosManager.initProducerId();
+    const send = createSendMessages({
+      logger: silent,
+      cluster,
+      partitioner: ({ message }: { message: { key: string } }) => Number(message.key),
+      eosManager,
+      retrier: createRetry({ retries: 3, initialRetryTime: 5, factor: 0 }),
+    });
+
+    await send({
+      acks: -1,
+      timeout: 1000,
+      topicMessages: [
+        {
+          topic: 't',
+          messages: [
+            { key: '0', value: 'a' },
+            { key: '1', value: 'b' },
+          ],
+        },
+      ],
+    });
+
+    expect(produced.filter((p) => p.nodeId === 1)).toEqual([{ nodeId: 1, firstSequence: 0 }]);
+    expect(produced.filter((p) => p.nodeId === 2)).toEqual([
+      { nodeId: 2, firstSequence: 0 },
+      { nodeId: 2, firstSequence: 0 },
+    ]);
+  });
+});
