@@ -53,6 +53,15 @@ describe('kafkajs record encoding with unzeroed buffers', () => {
   });
 });
 
+/** kafkajs' logger interface, saying nothing. */
+const silent: Record<string, unknown> = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  namespace: () => silent,
+};
+
 interface FakeBroker {
   nodeId: number;
   initProducerId: jest.Mock;
@@ -84,13 +93,6 @@ const createEosManager = require('kafkajs/src/producer/eosManager') as (options:
 };
 
 describe('kafkajs transactions with a kept transaction coordinator', () => {
-  const silent = {
-    debug: jest.fn(),
-    info: jest.fn(),
-    warn: jest.fn(),
-    error: jest.fn(),
-    namespace: () => silent,
-  };
   let coordinators: FakeBroker[];
   let cluster: { refreshMetadataIfNecessary: jest.Mock; findGroupCoordinator: jest.Mock; retry: object };
 
@@ -194,13 +196,6 @@ const createRetry = require('kafkajs/src/retry') as (options: object) => unknown
 
 describe("kafkajs sendMessages retrying while one broker's send is still in flight", () => {
   it("sends each broker's records once: the retry waits for the send in flight and keeps its answer", async () => {
-    const silent = {
-      debug: jest.fn(),
-      info: jest.fn(),
-      warn: jest.fn(),
-      error: jest.fn(),
-      namespace: () => silent,
-    };
     const produced: { nodeId: number; firstSequence: number }[] = [];
     let failOnce = true;
     // Partition p is led by broker p + 1. Broker 1 answers after 50 ms; broker 2 first refuses at once with
