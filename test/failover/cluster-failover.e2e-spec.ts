@@ -195,7 +195,7 @@ describe('failover on a 3-node KRaft cluster (replication factor 3, min.insync.r
     expect(last.filter((t) => t.status !== 200)).toEqual([]);
   }, 90_000);
 
-  it('batches while their transaction coordinator is killed: the producer finds the new one, nothing lost or doubled', async () => {
+  it('batches while their transaction coordinator is killed: they commit again on the new one, nothing lost or doubled', async () => {
     const topic = uniqueTopic('failover-txn');
     const prefix = `failover-txn-${Date.now()}-`;
     // One transactional producer, so one transactional id and one coordinator (config: prefix, host, pid).
