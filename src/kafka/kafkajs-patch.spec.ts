@@ -3,7 +3,9 @@
 //   Buffer.alloc. That is safe only if no byte it did not write ever reaches the wire: the same record
 //   must encode to the same bytes whatever the pool held;
 // - a transactional producer keeps its transaction coordinator instead of sending FindCoordinator before
-//   every AddPartitionsToTxn and EndTxn, and looks it up again when the kept one fails it.
+//   every AddPartitionsToTxn and EndTxn, and looks it up again when the kept one fails it; it asks again
+//   after 20 ms when the coordinator is still completing the previous transaction;
+// - a retry no longer sends a broker's records a second time when the send it waited for succeeded.
 // Both are proven against the real broker too: test/batch.e2e-spec.ts and test/failover/.
 import { randomBytes } from 'node:crypto';
 
@@ -157,12 +159,12 @@ describe('kafkajs transactions with a kept transaction coordinator', () => {
 
   it('neither resends nor forgets the coordinator on other errors', async () => {
     const manager = await eosManager(fakeBroker(1), fakeBroker(2));
-    coordinators[0]!.addPartitionsToTxn.mockRejectedValueOnce(protocolError('CONCURRENT_TRANSACTIONS'));
+    coordinators[0]!.addPartitionsToTxn.mockRejectedValueOnce(protocolError('INVALID_TXN_STATE'));
 
     manager.beginTransaction();
     await expect(
       manager.addPartitionsToTransaction([{ topic: 't', partitions: [{ partition: 0 }] }]),
-    ).rejects.toMatchObject({ type: 'CONCURRENT_TRANSACTIONS' });
+    ).rejects.toMatchObject({ type: 'INVALID_TXN_STATE' });
     await manager.addPartitionsToTransaction([{ topic: 't', partitions: [{ partition: 0 }] }]);
     await manager.commit();
 
@@ -170,6 +172,31 @@ describe('kafkajs transactions with a kept transaction coordinator', () => {
     expect(coordinators[0]!.addPartitionsToTxn).toHaveBeenCalledTimes(2);
     expect(coordinators[0]!.endTxn).toHaveBeenCalledTimes(1);
     expect(coordinators[1]!.addPartitionsToTxn).not.toHaveBeenCalled();
+  });
+
+  it('asks again after 20 ms while the coordinator still completes the previous transaction, at most 10 times', async () => {
+    const manager = await eosManager(fakeBroker(1));
+    const busy = coordinators[0]!.addPartitionsToTxn;
+    busy
+      .mockRejectedValueOnce(protocolError('CONCURRENT_TRANSACTIONS'))
+      .mockRejectedValueOnce(protocolError('CONCURRENT_TRANSACTIONS'));
+
+    const timers = jest.spyOn(global, 'setTimeout');
+    manager.beginTransaction();
+    await manager.addPartitionsToTransaction([{ topic: 't', partitions: [{ partition: 0 }] }]);
+
+    expect(busy).toHaveBeenCalledTimes(3);
+    expect(timers.mock.calls.map(([, ms]) => ms)).toEqual([20, 20]);
+    timers.mockRestore();
+    await manager.commit();
+
+    busy.mockRejectedValue(protocolError('CONCURRENT_TRANSACTIONS'));
+    manager.beginTransaction();
+    await expect(
+      manager.addPartitionsToTransaction([{ topic: 't', partitions: [{ partition: 1 }] }]),
+    ).rejects.toMatchObject({ type: 'CONCURRENT_TRANSACTIONS' });
+    expect(busy).toHaveBeenCalledTimes(3 + 10);
+    expect(cluster.findGroupCoordinator).toHaveBeenCalledTimes(1);
   });
 
   it('does not resend a request that failed on a coordinator it had just looked up', async () => {
