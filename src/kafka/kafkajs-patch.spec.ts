@@ -6,7 +6,7 @@
 //   every AddPartitionsToTxn and EndTxn, and looks it up again when the kept one fails it; it asks again
 //   after 20 ms when the coordinator is still completing the previous transaction;
 // - a retry no longer sends a broker's records a second time when the send it waited for succeeded.
-// Both are proven against the real broker too: test/batch.e2e-spec.ts and test/failover/.
+// Against the real broker: test/batch.e2e-spec.ts (lookups) and test/failover/ (nothing doubled).
 import { randomBytes } from 'node:crypto';
 
 type Encoded = { buffer: Buffer };
