@@ -7,6 +7,7 @@
 //   after 20 ms when the coordinator is still completing the previous transaction;
 // - a retry no longer sends a broker's records a second time when the send it waited for succeeded.
 // Against the real broker: test/batch.e2e-spec.ts (lookups) and test/failover/ (nothing doubled).
+import { KafkaJSProtocolError } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
 
 type Encoded = { buffer: Buffer };
@@ -81,8 +82,8 @@ function fakeBroker(nodeId: number): FakeBroker {
 }
 
 /** A protocol error as kafkajs' broker requests throw it. */
-function protocolError(type: string): Error {
-  return Object.assign(new Error(type), { name: 'KafkaJSProtocolError', type });
+function protocolError(type: string, retriable = true): KafkaJSProtocolError {
+  return new KafkaJSProtocolError(Object.assign(new Error(type), { type, retriable }));
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -159,7 +160,7 @@ describe('kafkajs transactions with a kept transaction coordinator', () => {
 
   it('neither resends nor forgets the coordinator on other errors', async () => {
     const manager = await eosManager(fakeBroker(1), fakeBroker(2));
-    coordinators[0]!.addPartitionsToTxn.mockRejectedValueOnce(protocolError('INVALID_TXN_STATE'));
+    coordinators[0]!.addPartitionsToTxn.mockRejectedValueOnce(protocolError('INVALID_TXN_STATE', false));
 
     manager.beginTransaction();
     await expect(
@@ -239,11 +240,7 @@ describe("kafkajs sendMessages retrying while one broker's send is still in flig
         produced.push({ nodeId, firstSequence });
         if (nodeId === 2 && failOnce) {
           failOnce = false;
-          throw Object.assign(new Error('not the leader'), {
-            name: 'KafkaJSProtocolError',
-            type: 'NOT_LEADER_FOR_PARTITION',
-            retriable: true,
-          });
+          throw protocolError('NOT_LEADER_FOR_PARTITION');
         }
         await new Promise((resolve) => setTimeout(resolve, nodeId === 1 ? 50 : 0));
         return { topics: [{ topicName: 't', partitions: [{ partition, errorCode: 0, baseOffset: '0' }] }] };
