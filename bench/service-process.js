@@ -4,7 +4,7 @@ const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const localKafka = require('../scripts/kafka/local-kafka');
-const { HEAP_FLAGS } = require('../scripts/node-flags');
+const { V8_FLAGS } = require('../scripts/node-flags');
 
 const TICKS_PER_SECOND = 100; // Linux USER_HZ
 
@@ -83,7 +83,7 @@ class ServiceProcess {
     const args = this.profile
       ? ['--cpu-prof', `--cpu-prof-dir=${path.join(this.root, 'bench', 'results')}`]
       : [];
-    this.child = spawn(process.execPath, [...args, ...HEAP_FLAGS, path.join(this.root, 'dist', 'main.js')], {
+    this.child = spawn(process.execPath, [...args, ...V8_FLAGS, path.join(this.root, 'dist', 'main.js')], {
       env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: String(port), ...this.env },
       stdio: ['ignore', 'ignore', 'inherit'],
     });

@@ -1,2 +1,2 @@
 // Types for node-flags.js, so the TypeScript tests can start the service as it runs.
-export const HEAP_FLAGS: readonly string[];
+export const V8_FLAGS: readonly string[];

@@ -13,7 +13,7 @@ const { spawnSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { ensureTools } = require('./ensure-tools');
-const { HEAP_FLAGS } = require('./node-flags');
+const { V8_FLAGS } = require('./node-flags');
 
 const ROOT = path.resolve(__dirname, '..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -49,7 +49,7 @@ if (ensure.status !== 0) {
 }
 run(npm, ['run', 'build']);
 
-const service = spawn(process.execPath, [...HEAP_FLAGS, path.join(ROOT, 'dist', 'main.js')], {
+const service = spawn(process.execPath, [...V8_FLAGS, path.join(ROOT, 'dist', 'main.js')], {
   cwd: ROOT,
   stdio: 'inherit',
   env: { ...process.env, KAFKA_BROKERS: brokers },

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, posix, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { kafkaVersion } from '../../scripts/kafka/local-kafka';
-import { HEAP_FLAGS } from '../../scripts/node-flags';
+import { V8_FLAGS } from '../../scripts/node-flags';
 import { Environment, validateEnvironment } from '../../src/config/environment';
 
 // Docker does not run where the suite runs: these tests check what can be checked without it and without
@@ -256,14 +256,14 @@ describe('Dockerfile', () => {
   it('starts node in exec form, so SIGTERM reaches the process that drains and exits', () => {
     const cmd = /^CMD (.*)$/m.exec(runtime.replace(/^HEALTHCHECK .*$/m, ''))?.[1] ?? '';
 
-    expect(JSON.parse(cmd)).toEqual(['node', ...HEAP_FLAGS, 'dist/main.js']);
+    expect(JSON.parse(cmd)).toEqual(['node', ...V8_FLAGS, 'dist/main.js']);
   });
 
-  it("runs the service with the same V8 heap flags as package.json's start scripts", () => {
+  it("runs the service with the same V8 flags as package.json's start scripts", () => {
     const { scripts } = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
 
-    expect(HEAP_FLAGS).toEqual(['--max-old-space-size=1024', '--max-semi-space-size=8']);
-    expect(scripts.start).toBe(`node ${HEAP_FLAGS.join(' ')} dist/main.js`);
+    expect(V8_FLAGS).toEqual(['--max-old-space-size=1024', '--max-semi-space-size=8', '--no-maglev']);
+    expect(scripts.start).toBe(`node ${V8_FLAGS.join(' ')} dist/main.js`);
     expect(scripts['start:dev']).toBe(`tsc -p tsconfig.build.json && ${scripts.start}`);
   });
 

@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import * as localKafka from '../../scripts/kafka/local-kafka';
-import { HEAP_FLAGS } from '../../scripts/node-flags';
+import { V8_FLAGS } from '../../scripts/node-flags';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test, TestingModuleBuilder } from '@nestjs/testing';
 import { Admin, Kafka, logLevel } from 'kafkajs';
@@ -91,7 +91,7 @@ export interface ServiceProcess {
 /** The built service (dist/main.js, as `npm start` runs it) as its own process on a free port. */
 export async function spawnService(env: Record<string, string>): Promise<ServiceProcess> {
   const port = await localKafka.freePort();
-  const child = spawn(process.execPath, [...HEAP_FLAGS, join(__dirname, '..', '..', 'dist', 'main.js')], {
+  const child = spawn(process.execPath, [...V8_FLAGS, join(__dirname, '..', '..', 'dist', 'main.js')], {
     env: { ...process.env, PORT: String(port), NODE_ENV: 'production', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
