@@ -2,6 +2,9 @@
 // - its record encoder takes its buffers from Buffer.allocUnsafe (Node's pool, not zeroed) instead of
 //   Buffer.alloc. That is safe only if no byte it did not write ever reaches the wire: the same record
 //   must encode to the same bytes whatever the pool held;
+// - it writes varints in place (kafkajs built an array and a Buffer per varint, and Long objects for every
+//   timestamp delta) and a record's headers into the record's own buffer: the bytes must still be the v2
+//   record format's, checked here against an encoder written from the format's definition;
 // - a transactional producer keeps its transaction coordinator instead of sending FindCoordinator before
 //   every AddPartitionsToTxn and EndTxn, and looks it up again when the kept one fails it; it asks again
 //   after 20 ms when the coordinator is still completing the previous transaction;
@@ -11,15 +14,55 @@ import { KafkaJSProtocolError } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
 
 type Encoded = { buffer: Buffer };
-// kafkajs' own record encoder (v2 record format): an internal module, without type declarations.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const encodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0') as (record: {
+interface RecordFields {
   offsetDelta: number;
   timestampDelta: number;
   key: Buffer | null;
-  value: Buffer;
-  headers: Record<string, string>;
-}) => Encoded;
+  value: Buffer | null;
+  headers: Record<string, string | Buffer | (string | Buffer)[]>;
+}
+// kafkajs' own record encoder (v2 record format): an internal module, without type declarations.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const encodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0') as (
+  record: RecordFields,
+) => Encoded;
+
+/** A signed 64-bit value as the record format writes it: zigzag, then 7 bits per byte, low bits first. */
+function varlong(value: bigint): number[] {
+  let zigzag = BigInt.asUintN(64, (value << 1n) ^ (value >> 63n));
+  const bytes: number[] = [];
+  while (zigzag >= 0x80n) {
+    bytes.push(Number(zigzag & 0x7fn) | 0x80);
+    zigzag >>= 7n;
+  }
+  return [...bytes, Number(zigzag)];
+}
+
+/** Length-prefixed bytes; null is length -1. */
+function varBytes(bytes: Buffer | string | null): number[] {
+  if (bytes === null) {
+    return varlong(-1n);
+  }
+  const buffer = Buffer.from(bytes);
+  return [...varlong(BigInt(buffer.length)), ...buffer];
+}
+
+/** A v2 record from the format's definition (KIP-98): length, attributes, deltas, key, value, headers. */
+function referenceRecord({ offsetDelta, timestampDelta, key, value, headers }: RecordFields): Buffer {
+  const pairs = Object.entries(headers).flatMap(([name, v]) =>
+    (Array.isArray(v) ? v : [v]).map((one) => [name, one] as const),
+  );
+  const body = [
+    0,
+    ...varlong(BigInt(timestampDelta)),
+    ...varlong(BigInt(offsetDelta)),
+    ...varBytes(key),
+    ...varBytes(value),
+    ...varlong(BigInt(pairs.length)),
+    ...pairs.flatMap(([name, v]) => [...varBytes(name), ...varBytes(v)]),
+  ];
+  return Buffer.from([...varlong(BigInt(body.length)), ...body]);
+}
 
 /** Leaves Node's allocation pool full of `byte`, as earlier requests' buffers would. */
 function dirtyPool(byte: number): void {
@@ -48,11 +91,38 @@ describe('kafkajs record encoding with unzeroed buffers', () => {
     }
   });
 
+  it('writes the v2 record format: varints at every length boundary, long timestamp deltas, any headers', () => {
+    const numbers = [0, 1, -1, 63, -64, 64, 8191, -8192, 8192, 2 ** 20, 2 ** 31 - 1, -(2 ** 31)];
+    const deltas = [...numbers, 2 ** 31, -(2 ** 31) - 1, 2 ** 40, -(2 ** 45), Number.MAX_SAFE_INTEGER];
+    const sizes = [0, 1, 63, 64, 127, 128, 8191, 8192, 20000];
+    const headerSets: RecordFields['headers'][] = [
+      {},
+      { 'content-type': 'application/json', 'x-request-id': 'r-1' },
+      { 'ключ-é': 'значение ✓', empty: '' },
+      { many: ['a', Buffer.from([0, 255]), 'x'.repeat(200)], raw: randomBytes(300) },
+    ];
+    for (const [i, timestampDelta] of deltas.entries()) {
+      const record: RecordFields = {
+        offsetDelta: (numbers[i % numbers.length] ?? 0) & 0x7fffffff,
+        timestampDelta,
+        key: i % 4 === 0 ? null : randomBytes(sizes[i % sizes.length] ?? 0),
+        value: i % 5 === 0 ? null : randomBytes(sizes[(i + 3) % sizes.length] ?? 0),
+        headers: headerSets[i % headerSets.length] ?? {},
+      };
+
+      expect(encodeRecord(record).buffer.equals(referenceRecord(record))).toBe(true);
+    }
+  });
+
   it('runs the patched encoder (the postinstall applied patches/)', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const Encoder = require('kafkajs/src/protocol/encoder') as { toString(): string };
+    const Encoder = require('kafkajs/src/protocol/encoder') as {
+      toString(): string;
+      prototype: { writeUVarInt(value: number): unknown };
+    };
 
     expect(Encoder.toString()).toContain('Buffer.allocUnsafe(Encoder.nextPowerOfTwo(initialSize))');
+    expect(Encoder.prototype.writeUVarInt.toString()).not.toContain('Buffer.from');
   });
 });
 
