@@ -1,9 +1,9 @@
 /*
  * The V8 flags the service runs with: 1 GiB of old space, 8 MB semi-spaces, and no Maglev (V8's mid-tier
  * compiler, on by default from Node 22: without it peak RSS is ~15-20 MB lower and CPU per request a few
- * per cent lower; README, Benchmarks, says why). start-local.js, the benchmark and the tests' spawned service take them from here; package.json's
- * start scripts and the Dockerfile's CMD spell them out, and test/fast/deploy.e2e-spec.ts checks that those
- * match.
+ * per cent lower). README, Benchmarks, says why. start-local.js, the benchmark and the tests' spawned
+ * service take them from here; package.json's start scripts and the Dockerfile's CMD spell them out, and
+ * test/fast/deploy.e2e-spec.ts checks that those match.
  */
 'use strict';
 
