@@ -8,7 +8,9 @@
 // - a transactional producer keeps its transaction coordinator instead of sending FindCoordinator before
 //   every AddPartitionsToTxn and EndTxn, and looks it up again when the kept one fails it; it asks again
 //   after 20 ms when the coordinator is still completing the previous transaction;
-// - a retry no longer sends a broker's records a second time when the send it waited for succeeded.
+// - a retry no longer sends a broker's records a second time when the send it waited for succeeded;
+// - a send groups its records per partition in place (kafkajs copied the partition's array for every
+//   record), and a produce request passes each record's own fields to the encoder without copying it.
 // Against the real broker: test/batch.e2e-spec.ts (lookups) and test/failover/ (nothing doubled).
 import { KafkaJSProtocolError } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
@@ -360,5 +362,103 @@ describe("kafkajs sendMessages retrying while one broker's send is still in flig
       { nodeId: 2, firstSequence: 0 },
       { nodeId: 2, firstSequence: 0 },
     ]);
+  });
+});
+
+interface ProducedMessage {
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+  timestamp: string;
+  partition: number;
+}
+/** kafkajs' produce request (v3, which v4 to v7 reuse) and its own record-batch decoder. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const produceRequest = require('kafkajs/src/protocol/requests/produce/v3/request') as (request: {
+  acks: number;
+  timeout: number;
+  topicData: {
+    topic: string;
+    partitions: { partition: number; firstSequence: number; messages: ProducedMessage[] }[];
+  }[];
+}) => { encode(): Promise<{ buffer: Buffer }> };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const KafkaDecoder = require('kafkajs/src/protocol/decoder') as new (buffer: Buffer) => {
+  readString(): string;
+  readInt16(): number;
+  readInt32(): number;
+};
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const decodeRecordBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder') as (
+  decoder: InstanceType<typeof KafkaDecoder>,
+) => Promise<{
+  records: {
+    key: Buffer;
+    value: Buffer;
+    headers: Record<string, Buffer>;
+    timestamp: string;
+    offset: string;
+  }[];
+}>;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const groupMessagesPerPartition = require('kafkajs/src/producer/groupMessagesPerPartition') as ((args: {
+  topic: string;
+  partitionMetadata: { partitionId: number }[];
+  messages: ProducedMessage[];
+  partitioner: (args: { message: ProducedMessage }) => number;
+}) => Record<string, ProducedMessage[]>) & { toString(): string };
+
+describe('kafkajs produce requests', () => {
+  const messages: ProducedMessage[] = Array.from({ length: 9 }, (_, i) => ({
+    key: `key-${i}`,
+    value: `{"n":${i}}`,
+    headers: { 'content-type': 'application/json', 'x-request-id': `r-${i}` },
+    timestamp: String(1_700_000_000_000 + i * 3),
+    partition: i % 3,
+  }));
+
+  it('groups records per partition in the order they were given', () => {
+    const grouped = groupMessagesPerPartition({
+      topic: 'demo-topic',
+      partitionMetadata: [{ partitionId: 0 }, { partitionId: 1 }, { partitionId: 2 }],
+      messages,
+      partitioner: ({ message }) => message.partition,
+    });
+
+    expect(Object.keys(grouped)).toEqual(['0', '1', '2']);
+    for (const partition of [0, 1, 2]) {
+      expect(grouped[partition]).toEqual(messages.filter((message) => message.partition === partition));
+    }
+    expect(groupMessagesPerPartition.toString()).not.toContain('[...current, message]');
+  });
+
+  it("carries each record's key, value, headers and timestamp, read back with kafkajs' decoder", async () => {
+    const onPartition1 = messages.filter((message) => message.partition === 1);
+    const request = produceRequest({
+      acks: -1,
+      timeout: 30000,
+      topicData: [
+        { topic: 'demo-topic', partitions: [{ partition: 1, firstSequence: 0, messages: onPartition1 }] },
+      ],
+    });
+    const decoder = new KafkaDecoder((await request.encode()).buffer);
+    decoder.readString(); // transactional id
+    decoder.readInt16(); // acks
+    decoder.readInt32(); // timeout
+    expect(decoder.readInt32()).toBe(1); // topics
+    expect(decoder.readString()).toBe('demo-topic');
+    expect(decoder.readInt32()).toBe(1); // partitions
+    expect(decoder.readInt32()).toBe(1); // partition
+    decoder.readInt32(); // record set size
+    const { records } = await decodeRecordBatch(decoder);
+
+    expect(
+      records.map((record) => ({
+        key: record.key.toString(),
+        value: record.value.toString(),
+        headers: Object.fromEntries(Object.entries(record.headers).map(([name, v]) => [name, v.toString()])),
+        timestamp: record.timestamp,
+      })),
+    ).toEqual(onPartition1.map(({ key, value, headers, timestamp }) => ({ key, value, headers, timestamp })));
   });
 });
