@@ -278,11 +278,15 @@ export class Environment {
   @Min(1000)
   HTTP_REQUEST_TIMEOUT_MS = 30000;
 
-  /** An idle kept-alive connection is closed after this time. */
+  /**
+   * An idle kept-alive connection is closed after this time. Fastify's own default: above the idle timeouts
+   * of common load balancers (an AWS ALB's 60 s) and clients' connection pools, so the client closes first.
+   * With Node's 5 s, a client reusing a connection just as the server closed it got ECONNRESET.
+   */
   @Type(() => Number)
   @IsInt()
   @Min(100)
-  HTTP_KEEP_ALIVE_TIMEOUT_MS = 5000;
+  HTTP_KEEP_ALIVE_TIMEOUT_MS = 72000;
 
   /** Requests served on one connection before it is closed (0: no limit). */
   @Type(() => Number)

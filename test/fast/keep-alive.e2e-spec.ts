@@ -1,0 +1,82 @@
+import { connect, Socket } from 'node:net';
+import { RunningApp, startApp } from '../support/app';
+
+const LIVENESS = 'GET /actuator/health/liveness HTTP/1.1\r\nHost: x\r\n\r\n';
+
+/** A raw connection: what the server answered so far, and when it closed the connection. */
+class Connection {
+  readonly socket: Socket;
+  private received = '';
+  private closedAt?: number;
+
+  constructor(url: string) {
+    const { hostname, port } = new URL(url);
+    this.socket = connect(Number(port), hostname);
+    this.socket.setEncoding('utf8');
+    this.socket.on('data', (chunk: string) => (this.received += chunk));
+    this.socket.on('error', () => undefined);
+    this.socket.on('close', () => (this.closedAt = Date.now()));
+  }
+
+  /** Sends one request and waits for its whole answer (the liveness body is small and has a length). */
+  async ask(request: string): Promise<string> {
+    const from = this.received.length;
+    this.socket.write(request);
+    for (let waited = 0; waited < 5000; waited += 10) {
+      const answer = this.received.slice(from);
+      const head = answer.indexOf('\r\n\r\n');
+      const length = /content-length: (\d+)/i.exec(answer);
+      if (head >= 0 && length && answer.length >= head + 4 + Number(length[1])) {
+        return answer;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(`no whole answer within 5 s: ${JSON.stringify(this.received.slice(from))}`);
+  }
+
+  /** Milliseconds from `since` until the server closed the connection (waits at most `limitMs`). */
+  async closedAfter(since: number, limitMs: number): Promise<number> {
+    for (let waited = 0; this.closedAt === undefined && waited < limitMs; waited += 25) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    if (this.closedAt === undefined) {
+      throw new Error(`the connection was still open after ${limitMs} ms`);
+    }
+    return this.closedAt - since;
+  }
+}
+
+describe('kept-alive connections', () => {
+  const apps: RunningApp[] = [];
+  const connections: Connection[] = [];
+  afterAll(async () => {
+    connections.forEach((connection) => connection.socket.destroy());
+    await Promise.all(apps.map((app) => app.close()));
+  });
+  const open = async (env: Record<string, string>): Promise<Connection> => {
+    const running = await startApp(env);
+    apps.push(running);
+    const connection = new Connection(running.url);
+    connections.push(connection);
+    return connection;
+  };
+
+  it('by default stay open 72 s, said in Keep-Alive: a client idle longer than 5 s can reuse one', async () => {
+    const connection = await open({});
+    const first = await connection.ask(LIVENESS);
+    expect(first).toMatch(/^HTTP\/1\.1 200/);
+    expect(first).toMatch(/\r\nkeep-alive: timeout=72\r\n/i);
+    // Node's own default (5 s, checked every second) would have closed it by now.
+    await new Promise((resolve) => setTimeout(resolve, 6500));
+    expect(await connection.ask(LIVENESS)).toMatch(/^HTTP\/1\.1 200/);
+  });
+
+  it('are closed by the server once idle for HTTP_KEEP_ALIVE_TIMEOUT_MS', async () => {
+    const connection = await open({ HTTP_KEEP_ALIVE_TIMEOUT_MS: '1000' });
+    expect(await connection.ask(LIVENESS)).toMatch(/\r\nkeep-alive: timeout=1\r\n/i);
+    const answeredAt = Date.now();
+    const closedAfter = await connection.closedAfter(answeredAt, 10000);
+    expect(closedAfter).toBeGreaterThanOrEqual(900);
+    expect(closedAfter).toBeLessThan(4000);
+  });
+});
