@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { Server } from 'node:http';
 import { INestApplication, Logger } from '@nestjs/common';
 import { ShutdownGate } from './common/shutdown-gate';
+import { sweepIdleConnections } from './http/http-server';
 import { stopTracing } from './observability/tracing';
 
 /*
@@ -43,11 +44,9 @@ export function shutdownOnSignal(app: INestApplication, timeoutMs: number): void
     }, timeoutMs).unref();
     app.get(ShutdownGate).close();
     const server = app.getHttpServer() as Server;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     // Connections kept alive by busy clients close after their next response (Connection: close).
-    const sweeper = setInterval(() => server.closeIdleConnections(), 100);
-    await closed;
-    clearInterval(sweeper);
+    sweepIdleConnections(server);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
     await app.close();
     await stopTracing();
     logger.log('stopped cleanly');

@@ -71,6 +71,29 @@ describe('kept-alive connections', () => {
     expect(await connection.ask(LIVENESS)).toMatch(/^HTTP\/1\.1 200/);
   });
 
+  it('closing the app does not wait out the keep-alive time of a connection busy when it began', async () => {
+    const running = await startApp({});
+    const connection = new Connection(running.url);
+    connections.push(connection);
+    // A request still arriving when the app closes: its connection is busy, not idle.
+    const body = JSON.stringify({ unknown: 'field' });
+    connection.socket.write(
+      `POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const began = Date.now();
+    const closing = running.close();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const answer = await connection.ask(body);
+    const outcome = await Promise.race([
+      closing.then(() => 'closed'),
+      new Promise((resolve) => setTimeout(() => resolve('still closing after 10 s'), 10000)),
+    ]);
+    expect(answer).toMatch(/^HTTP\/1\.1 400/);
+    expect(outcome).toBe('closed');
+    expect(await connection.closedAfter(began, 1000)).toBeLessThan(10000);
+  });
+
   it('are closed by the server once idle for HTTP_KEEP_ALIVE_TIMEOUT_MS', async () => {
     const connection = await open({ HTTP_KEEP_ALIVE_TIMEOUT_MS: '1000' });
     expect(await connection.ask(LIVENESS)).toMatch(/\r\nkeep-alive: timeout=1\r\n/i);
