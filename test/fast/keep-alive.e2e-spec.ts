@@ -18,7 +18,7 @@ class Connection {
     this.socket.on('close', () => (this.closedAt = Date.now()));
   }
 
-  /** Sends one request and waits for its whole answer (the liveness body is small and has a length). */
+  /** Sends one request (or the rest of one) and waits for its whole answer: the answers here have a length. */
   async ask(request: string): Promise<string> {
     const from = this.received.length;
     this.socket.write(request);
