@@ -8,8 +8,8 @@ FROM node:24-bookworm-slim AS build
 # swagger-ui-dist's postinstall reports installs to Scarf unless told not to.
 ENV SCARF_ANALYTICS=false
 WORKDIR /app
-# patches/: kafkajs and @nestjs/common, patched at install (patch-package, the postinstall script); README's
-# Project layout says what.
+# patches/: kafkajs, @nestjs/common and class-validator, patched at install (patch-package, the
+# postinstall script); README's Project layout says what.
 COPY package.json package-lock.json ./
 COPY patches ./patches
 RUN npm ci --no-audit --no-fund
