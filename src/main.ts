@@ -13,7 +13,7 @@ import { serveWorkerMetrics } from './observability/cluster-metrics';
 import { startTracing } from './observability/tracing';
 
 async function bootstrap(config: AppConfig): Promise<void> {
-  if (startTracing(config.app.name)) {
+  if (await startTracing(config.app.name)) {
     Logger.log(`OpenTelemetry tracing on: spans exported over OTLP/HTTP`, 'Bootstrap');
   }
   const app = configureApp(

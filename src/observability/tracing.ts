@@ -10,16 +10,15 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 
 /*
  * W3C trace context and OpenTelemetry spans. The propagator is always on: an incoming `traceparent` /
  * `tracestate` goes on to the records even when nothing is exported. The SDK (spans, sampling, OTLP/HTTP
  * export) starts only when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, and
  * reads the standard OTEL_* variables itself (OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER[_ARG],
- * OTEL_EXPORTER_OTLP_HEADERS, …). Without it the tracer is OpenTelemetry's no-op: nearly free.
+ * OTEL_EXPORTER_OTLP_HEADERS, …). Without it the tracer is OpenTelemetry's no-op: nearly free, and the SDK
+ * and exporter are not even loaded (~2 MB of heap).
  */
 
 propagation.setGlobalPropagator(new W3CTraceContextPropagator());
@@ -27,13 +26,19 @@ propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 let provider: NodeTracerProvider | undefined;
 
 /** Starts the SDK if an OTLP endpoint is configured (once per process); returns whether it did. */
-export function startTracing(defaultServiceName: string): boolean {
+export async function startTracing(defaultServiceName: string): Promise<boolean> {
   if (
     provider ||
     !(process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
   ) {
     return provider !== undefined;
   }
+  const [{ BatchSpanProcessor, NodeTracerProvider }, { OTLPTraceExporter }, { resourceFromAttributes }] =
+    await Promise.all([
+      import('@opentelemetry/sdk-trace-node'),
+      import('@opentelemetry/exporter-trace-otlp-http'),
+      import('@opentelemetry/resources'),
+    ]);
   provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': process.env.OTEL_SERVICE_NAME ?? defaultServiceName }),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter(), { scheduledDelayMillis: 1000 })],
