@@ -10,7 +10,9 @@
 //   after 20 ms when the coordinator is still completing the previous transaction;
 // - a retry no longer sends a broker's records a second time when the send it waited for succeeded;
 // - a send groups its records per partition in place (kafkajs copied the partition's array for every
-//   record), and a produce request passes each record's own fields to the encoder without copying it.
+//   record), and a produce request passes each record's own fields to the encoder without copying it;
+// - a connection's request queue sets no timer when nothing is pending and nothing throttled (kafkajs set one
+//   with a negative delay after every response, and each such timer set the next: a 1 ms loop forever).
 // Against the real broker: test/batch.e2e-spec.ts (lookups) and test/failover/ (nothing doubled).
 import { KafkaJSProtocolError } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
@@ -460,5 +462,82 @@ describe('kafkajs produce requests', () => {
         timestamp: record.timestamp,
       })),
     ).toEqual(onPartition1.map(({ key, value, headers, timestamp }) => ({ key, value, headers, timestamp })));
+  });
+});
+
+describe("kafkajs' request queue", () => {
+  interface Queue {
+    push(request: object): void;
+    fulfillRequest(response: { correlationId: number; payload: Buffer; size: number }): void;
+    maybeThrottle(ms: number): void;
+    destroy(): void;
+    throttleCheckTimeoutId: NodeJS.Timeout | null;
+    pending: unknown[];
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const RequestQueue = require('kafkajs/src/network/requestQueue') as new (options: object) => Queue;
+  const quiet = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: () => undefined,
+    error: () => undefined,
+  };
+  let queue: Queue;
+  let sent: number[];
+
+  const push = (correlationId: number): Promise<unknown> =>
+    new Promise((resolve, reject) =>
+      queue.push({
+        entry: { apiKey: 0, apiName: 'Produce', apiVersion: 3, correlationId, resolve, reject },
+        expectResponse: true,
+        sendRequest: () => sent.push(correlationId),
+      }),
+    );
+  const answer = (correlationId: number): void =>
+    queue.fulfillRequest({ correlationId, payload: Buffer.alloc(0), size: 0 });
+
+  beforeEach(() => {
+    sent = [];
+    queue = new RequestQueue({
+      maxInFlightRequests: 1,
+      requestTimeout: 30_000,
+      enforceRequestTimeout: false,
+      clientId: 'test',
+      broker: 'localhost:9092',
+      logger: quiet,
+    });
+  });
+  afterEach(() => queue.destroy());
+
+  it('leaves no timer behind once nothing is pending (kafkajs#1704: a 1 ms loop per connection)', async () => {
+    const first = push(1);
+    answer(1);
+    await first;
+    expect(queue.throttleCheckTimeoutId).toBeNull();
+  });
+
+  it('still sends a request that waited for the one in flight when that one is answered', async () => {
+    const first = push(1);
+    const second = push(2);
+    expect(sent).toEqual([1]);
+    answer(1);
+    await first;
+    expect(sent).toEqual([1, 2]);
+    answer(2);
+    await second;
+    // The second's wait set a 10 ms check; once it has run with nothing pending, it sets no next one.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(queue.throttleCheckTimeoutId).toBeNull();
+  });
+
+  it('still sends a request held back by broker throttling when the throttle ends', async () => {
+    queue.maybeThrottle(40);
+    const throttled = push(1);
+    expect(sent).toEqual([]);
+    expect(queue.throttleCheckTimeoutId).not.toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(sent).toEqual([1]);
+    answer(1);
+    await throttled;
   });
 });
