@@ -8,7 +8,7 @@ FROM node:24-bookworm-slim AS build
 # swagger-ui-dist's postinstall reports installs to Scarf unless told not to.
 ENV SCARF_ANALYTICS=false
 WORKDIR /app
-# patches/: kafkajs, @nestjs/common and class-validator, patched at install (patch-package, the
+# patches/: kafkajs, @nestjs/common, class-validator and fastify, patched at install (patch-package, the
 # postinstall script); README's Project layout says what.
 COPY package.json package-lock.json ./
 COPY patches ./patches
