@@ -1,4 +1,4 @@
-// The OpenTelemetry SDK and its OTLP exporter (~2 MB of heap) are loaded only when an OTLP endpoint turns
+// The OpenTelemetry SDK and its OTLP exporter (~1.4 MB of heap) are loaded only when an OTLP endpoint turns
 // tracing on; the W3C propagator is always there. test/tracing.e2e-spec.ts proves the spans themselves.
 describe('tracing', () => {
   const SDK = [

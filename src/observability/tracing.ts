@@ -18,7 +18,7 @@ import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
  * export) starts only when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, and
  * reads the standard OTEL_* variables itself (OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER[_ARG],
  * OTEL_EXPORTER_OTLP_HEADERS, …). Without it the tracer is OpenTelemetry's no-op: nearly free, and the SDK
- * and exporter are not even loaded (~2 MB of heap).
+ * and exporter are not even loaded (~1.4 MB of heap).
  */
 
 propagation.setGlobalPropagator(new W3CTraceContextPropagator());
