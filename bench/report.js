@@ -16,7 +16,7 @@ function renderMarkdown(r) {
         `| POST /api/messages, ${c.connections} connections | ${c.reqPerSec} | ${c.p50} | ${c.p90} | ${c.p99} | ${c.max} | ${c.errors} | ${c.cpuPercent} | ${c.rssMb} |`,
     ),
     `| open model, fixed ${r.runs.open.rate} req/s | ${r.runs.open.rate} | ${r.runs.open.p50} | ${r.runs.open.p90} | ${r.runs.open.p99} | ${r.runs.open.max} | ${r.runs.open.errors} | ${r.runs.open.cpuPercent} | ${r.runs.open.rssMb} |`,
-    `| POST /api/messages/batch (100 per request), 8 connections | ${r.runs.batch.reqPerSec} (${r.runs.batch.recordsPerSec} records/s) | ${r.runs.batch.p50} | ${r.runs.batch.p90} | ${r.runs.batch.p99} | ${r.runs.batch.max} | ${r.runs.batch.errors} | ${r.runs.batch.cpuPercent} | ${r.runs.batch.rssMb} |`,
+    `| POST /api/messages/batch (100 per request), 8 connections, after ${r.runs.batch.warmUpSeconds} s of warm-up | ${r.runs.batch.reqPerSec} (${r.runs.batch.recordsPerSec} records/s) | ${r.runs.batch.p50} | ${r.runs.batch.p90} | ${r.runs.batch.p99} | ${r.runs.batch.max} | ${r.runs.batch.errors} | ${r.runs.batch.cpuPercent} | ${r.runs.batch.rssMb} |`,
     '',
     '| ceiling (same broker, same run) | records/s | our req/s at 64 connections as a share |',
     '| --- | ---: | ---: |',
