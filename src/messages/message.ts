@@ -12,13 +12,16 @@ export interface Message {
   metadata: Record<string, string> | null;
 }
 
-/** Fills what the caller may leave out: id (UUID), type (INFO), timestamp (now, UTC ISO-8601). */
-export function completeMessage(dto: MessageDto, now = new Date()): Message {
+/**
+ * Fills what the caller may leave out: id (UUID), type (INFO), timestamp (`now`, else the current time, as
+ * UTC ISO-8601; a batch formats its time once for all its messages).
+ */
+export function completeMessage(dto: MessageDto, now?: string): Message {
   return {
     id: dto.id ?? randomUUID(),
     content: dto.content,
     type: dto.type ?? 'INFO',
-    timestamp: dto.timestamp ?? now.toISOString(),
+    timestamp: dto.timestamp ?? now ?? new Date().toISOString(),
     source: dto.source ?? null,
     metadata: dto.metadata ?? null,
   };

@@ -175,6 +175,33 @@ describe(ProducerService.name, () => {
     expect(sender.sendEach.mock.calls.map(([, records]) => (records as unknown[]).length)).toEqual([1, 2]);
   });
 
+  it("gives a batch's messages one time when they have none, and each delivery its own record's time", async () => {
+    const when = [Date.UTC(2026, 0, 1), Date.UTC(2026, 0, 1), Date.UTC(2026, 0, 1, 0, 0, 5)];
+    sender.sendAtomically.mockImplementation((records: { record: OutgoingRecord }[]) =>
+      Promise.resolve(records.map(({ record }, i) => ({ ...ack(record, i), timestamp: when[i] }))),
+    );
+
+    const result = sut.sendBatch([
+      { content: 'a' },
+      { content: 'b', timestamp: '2025-12-31T23:00:00Z' },
+      { content: 'c' },
+    ]);
+    await jest.advanceTimersByTimeAsync(1);
+
+    expect((await result).map((d) => d.timestamp)).toEqual([
+      '2026-01-01T00:00:00.000Z',
+      '2026-01-01T00:00:00.000Z',
+      '2026-01-01T00:00:05.000Z',
+    ]);
+    const [records] = sender.sendAtomically.mock.calls[0] as [{ record: OutgoingRecord }[]];
+    const stamps = records.map(
+      ({ record }) => (JSON.parse(String(record.value)) as { timestamp: string }).timestamp,
+    );
+    expect(stamps[1]).toBe('2025-12-31T23:00:00Z');
+    expect(stamps[0]).toBe(stamps[2]);
+    expect(new Date(stamps[0]!).toISOString()).toBe(stamps[0]);
+  });
+
   it('starts no retry past the deadline', async () => {
     sender.sendEach.mockRejectedValue(
       new KafkaSendError(KafkaFailureKind.Retriable, 'down', 'KafkaJSConnectionError'),

@@ -110,7 +110,7 @@ export class ProducerService implements BeforeApplicationShutdown {
 
   /** All messages in one Kafka transaction: every one is visible to read_committed consumers, or none. */
   async sendBatch(dtos: MessageDto[], options: SendOptions = {}): Promise<DeliveryDto[]> {
-    const now = new Date();
+    const now = new Date().toISOString();
     return this.publishAtomically(
       dtos.map((dto) => this.publicationOf(completeMessage(dto, now), options)),
       options,
@@ -321,13 +321,22 @@ export class ProducerService implements BeforeApplicationShutdown {
       send(Date.now() + this.config.http.sendTimeoutMs).then(
         (acks) => {
           settled();
-          const deliveries = acks.map((ack, i) => ({
-            messageId: messages[i]!.id,
-            topic: ack.topic,
-            partition: ack.partition,
-            offset: Number(ack.offset),
-            timestamp: new Date(ack.timestamp).toISOString(),
-          }));
+          // A batch's records mostly share one timestamp: each one is formatted once, not once per record.
+          let formattedMs = NaN;
+          let formatted = '';
+          const deliveries = acks.map((ack, i) => {
+            if (ack.timestamp !== formattedMs) {
+              formattedMs = ack.timestamp;
+              formatted = new Date(formattedMs).toISOString();
+            }
+            return {
+              messageId: messages[i]!.id,
+              topic: ack.topic,
+              partition: ack.partition,
+              offset: Number(ack.offset),
+              timestamp: formatted,
+            };
+          });
           options.onSettled?.(deliveries);
           if (deliveries.length === 1) {
             span.setAttribute('messaging.destination.partition.id', String(deliveries[0]!.partition));
