@@ -97,24 +97,6 @@ function cannon(url, { connections, body, seconds = SECONDS }) {
   });
 }
 
-/**
- * Runs the load in 5 s rounds until a round is no more than 5 % faster than the one before (at most 60 s)
- * and returns the seconds it took. A fresh broker's transaction coordinator runs slowly until the JVM has
- * compiled it: on a new broker the batch endpoint did 88 requests/s in its first 3 s, then 177, 250, 280, 341
- * and 373 in successive 10 s rounds before settling, so a short warm-up measured a broker still warming up.
- */
-async function warmUp(url, body, connections) {
-  let previous = 0;
-  for (let seconds = 5; seconds <= 60; seconds += 5) {
-    const rate = summarize(await cannon(url, { connections, body, seconds: 5 })).reqPerSec;
-    if (previous > 0 && rate <= previous * 1.05) {
-      return seconds;
-    }
-    previous = rate;
-  }
-  return 60;
-}
-
 function summarize(result) {
   return {
     reqPerSec: Math.round(result.requests.average),
@@ -267,7 +249,16 @@ async function main() {
 
     console.error('batch endpoint: 100 messages per request');
     const batchBody = JSON.stringify(Array.from({ length: 100 }, () => JSON.parse(MESSAGE)));
-    const warmUpSeconds = await warmUp(`${service.url}/api/messages/batch`, batchBody, 8);
+    // A fresh broker's transaction coordinator runs slowly until the JVM has compiled it: on a new broker the
+    // batch endpoint did 88 requests/s in its first 3 s, then 177, 250, 280, 341 and 373 in successive 10 s
+    // rounds before settling. A warm-up that stopped once a 5 s round was at most 5 % faster than the last
+    // stopped after 15 s in one run out of two (noise); this one lasts as long as that climb did.
+    const warmUpSeconds = 45;
+    await cannon(`${service.url}/api/messages/batch`, {
+      connections: 8,
+      body: batchBody,
+      seconds: warmUpSeconds,
+    });
     service.resetWindow();
     const batch = summarize(
       await cannon(`${service.url}/api/messages/batch`, { connections: 8, body: batchBody }),
