@@ -1,5 +1,6 @@
 import { connect, Socket } from 'node:net';
 import { RunningApp, startApp } from '../support/app';
+import { eventually } from '../support/eventually';
 
 const LIVENESS = 'GET /actuator/health/liveness HTTP/1.1\r\nHost: x\r\n\r\n';
 
@@ -22,27 +23,34 @@ class Connection {
   async ask(request: string): Promise<string> {
     const from = this.received.length;
     this.socket.write(request);
-    for (let waited = 0; waited < 5000; waited += 10) {
-      const answer = this.received.slice(from);
-      const head = answer.indexOf('\r\n\r\n');
-      const length = /content-length: (\d+)/i.exec(answer);
-      if (head >= 0 && length && answer.length >= head + 4 + Number(length[1])) {
-        return answer;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    throw new Error(`no whole answer within 5 s: ${JSON.stringify(this.received.slice(from))}`);
+    return eventually(
+      () => {
+        const answer = this.received.slice(from);
+        const head = answer.indexOf('\r\n\r\n');
+        const length = /content-length: (\d+)/i.exec(answer);
+        if (head >= 0 && length && answer.length >= head + 4 + Number(length[1])) {
+          return answer;
+        }
+        throw new Error(`no whole answer within 5 s: ${JSON.stringify(answer)}`);
+      },
+      5000,
+      10,
+    );
   }
 
   /** Milliseconds from `since` until the server closed the connection (waits at most `limitMs`). */
   async closedAfter(since: number, limitMs: number): Promise<number> {
-    for (let waited = 0; this.closedAt === undefined && waited < limitMs; waited += 25) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    if (this.closedAt === undefined) {
-      throw new Error(`the connection was still open after ${limitMs} ms`);
-    }
-    return this.closedAt - since;
+    const closedAt = await eventually(
+      () => {
+        if (this.closedAt === undefined) {
+          throw new Error(`the connection was still open after ${limitMs} ms`);
+        }
+        return this.closedAt;
+      },
+      limitMs,
+      25,
+    );
+    return closedAt - since;
   }
 }
 
