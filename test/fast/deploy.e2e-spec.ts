@@ -262,7 +262,12 @@ describe('Dockerfile', () => {
   it("runs the service with the same V8 flags as package.json's start scripts", () => {
     const { scripts } = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
 
-    expect(V8_FLAGS).toEqual(['--max-old-space-size=1024', '--max-semi-space-size=8', '--no-maglev']);
+    expect(V8_FLAGS).toEqual([
+      '--max-old-space-size=1024',
+      '--max-semi-space-size=8',
+      '--no-maglev',
+      '--no-allocation-site-pretenuring',
+    ]);
     expect(scripts.start).toBe(`node ${V8_FLAGS.join(' ')} dist/main.js`);
     expect(scripts['start:dev']).toBe(`tsc -p tsconfig.build.json && ${scripts.start}`);
   });
