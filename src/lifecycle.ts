@@ -18,9 +18,9 @@ import { stopTracing } from './observability/tracing';
  *      beforeApplicationShutdown, while the producers are still up:
  *        - FeedbackConsumer stops its ConsumerRunner: kafkajs finishes the record in hand (its dead-letter
  *          write may need a producer), the runner commits it, and the consumer leaves its group;
- *        - ProducerService: flushes whatever RecordAccumulator still holds (a safety net: step 3 drained it);
+ *        - KafkaPublisher: sends whatever its partition queues still hold (a safety net: step 3 drained them);
  *      then the HTTP server is closed, and onApplicationShutdown:
- *        - RecordSender: waits for running transactions, then disconnects every producer;
+ *        - KafkaPublisher: waits for running transactions, then disconnects every producer;
  *        - TopicProvisioner: stops retrying; KafkaModule: disconnects the admin client;
  *   5. flushes the trace exporter and exits 0.
  *

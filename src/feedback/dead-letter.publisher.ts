@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { RecordAck, RecordSender } from '../kafka/record-sender';
+import { KafkaPublisher } from '../kafka/kafka-publisher';
+import { RecordAck } from '../kafka/records';
 import { Metrics } from '../observability/metrics';
 import { FeedbackFailureKind } from './feedback-errors';
 import { describeRecord, FeedbackRecord } from './feedback-record';
@@ -37,7 +38,7 @@ export class DeadLetterPublisher {
   private readonly logger = new Logger(DeadLetterPublisher.name);
 
   constructor(
-    private readonly sender: RecordSender,
+    private readonly publisher: KafkaPublisher,
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
   ) {}
@@ -67,19 +68,20 @@ export class DeadLetterPublisher {
     if (kind === FeedbackFailureKind.HandlerFailed && error.stack) {
       headers[DLT_HEADERS.exceptionStacktrace] = error.stack.slice(0, MAX_HEADER_TEXT);
     }
-    const [ack] = await this.sender.send(this.topic, [
+    const [outcome] = await this.publisher.send([
       {
-        // RecordSender takes string keys and a Buffer value: a null key goes out empty, a null value as
-        // zero bytes (both are "nothing" to every reader of the DLT).
+        topic: this.topic,
+        // A null key goes out empty, a null value as zero bytes (both are "nothing" to every reader of the DLT).
         key: record.key?.toString('utf8') ?? '',
         value: record.value ?? Buffer.alloc(0),
         headers,
         timestamp: Date.now(),
       },
     ]);
-    if (!ack) {
-      throw new Error(`the broker acknowledged no dead letter for ${describeRecord(record)}`);
+    if (outcome!.status !== 'acknowledged') {
+      throw outcome!.error;
     }
+    const ack = outcome!.ack;
     this.metrics.messagesDeadLettered.inc({ topic: record.topic, error: kind });
     this.logger.warn(
       `Dead-lettered ${describeRecord(record)} to ${ack.topic}-${ack.partition}@${ack.offset} after ` +

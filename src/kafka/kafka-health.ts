@@ -3,7 +3,7 @@ import { Admin } from 'kafkajs';
 import { AppConfig } from '../config/app-config';
 import { HealthComponent, HealthRegistry } from '../observability/health-registry';
 import { KAFKA_ADMIN, KAFKA_PRODUCER } from './kafka.constants';
-import { RecordSender } from './record-sender';
+import { KafkaPublisher } from './kafka-publisher';
 import { SupervisedProducer } from './supervised-producer';
 import { TopicProvisioner } from './topic-provisioner';
 
@@ -22,7 +22,7 @@ export class KafkaHealth implements OnModuleInit {
   constructor(
     @Inject(KAFKA_ADMIN) private readonly admin: Admin,
     @Inject(KAFKA_PRODUCER) private readonly producer: SupervisedProducer,
-    private readonly sender: RecordSender,
+    private readonly publisher: KafkaPublisher,
     private readonly topics: TopicProvisioner,
     private readonly registry: HealthRegistry,
     private readonly config: AppConfig,
@@ -86,7 +86,7 @@ export class KafkaHealth implements OnModuleInit {
    * that an unready instance would never receive.
    */
   async producerComponent(): Promise<HealthComponent> {
-    const connected = this.sender.producerConnected;
+    const connected = this.publisher.producerConnected;
     if (!connected && (await this.cluster()).status === 'UP') {
       this.producer.get().catch(() => undefined);
     }

@@ -14,7 +14,7 @@ import {
 } from './kafka.constants';
 import { PartitionResolver } from './partition-resolver';
 import { explicitPartitioner } from './partitioner';
-import { RecordSender } from './record-sender';
+import { KafkaPublisher } from './kafka-publisher';
 import { SupervisedProducer } from './supervised-producer';
 import { TopicProvisioner } from './topic-provisioner';
 import { PRODUCER_OBSERVER, ProducerMetricsObserver } from './producer-metrics.observer';
@@ -23,7 +23,7 @@ registerCompressionCodecs();
 
 /**
  * A SupervisedProducer: idempotent (acks=all is required by it), one request in flight per broker (kafkajs'
- * requirement for idempotence), short inner retries, records sent to the partition RecordSender picked (Java-compatible).
+ * requirement for idempotence), short inner retries, records sent to the partition KafkaPublisher picked (Java-compatible).
  */
 function supervisedProducer(
   kafka: Kafka,
@@ -50,7 +50,7 @@ function supervisedProducer(
 /**
  * Owns kafkajs: the client, the idempotent and transactional producers, the admin (topic provisioning,
  * metadata) and consumers (ConsumerRunner: handler called, record committed after it returns). The only
- * module that imports kafkajs; the rest of the service talks to RecordSender, TopicProvisioner and
+ * module that imports kafkajs; the rest of the service talks to KafkaPublisher, TopicProvisioner and
  * ConsumerRunnerFactory.
  */
 @Global()
@@ -66,8 +66,8 @@ function supervisedProducer(
     {
       provide: KAFKA_PRODUCER,
       inject: [KAFKA_CLIENT, AppConfig, PRODUCER_OBSERVER],
-      // One quick inner retry (kafkajs requires at least one for idempotence); RecordSender resends a
-      // failed batch unchanged itself until the send deadline.
+      // One quick inner retry (kafkajs requires at least one for idempotence); send-policy.ts decides
+      // everything after it.
       useFactory: (kafka: Kafka, config: AppConfig, observer: ProducerMetricsObserver): SupervisedProducer =>
         supervisedProducer(kafka, config, observer, 'idempotent', {
           retry: { ...SEND_ATTEMPT_RETRY, retries: 1 },
@@ -89,7 +89,7 @@ function supervisedProducer(
         ),
     },
     PartitionResolver,
-    RecordSender,
+    KafkaPublisher,
     TopicProvisioner,
     KafkaHealth,
     ConsumerRunnerFactory,
@@ -97,7 +97,7 @@ function supervisedProducer(
   exports: [
     KAFKA_CLIENT,
     KAFKA_ADMIN,
-    RecordSender,
+    KafkaPublisher,
     TopicProvisioner,
     PartitionResolver,
     ConsumerRunnerFactory,

@@ -18,10 +18,16 @@ export class PartitionResolver {
 
   constructor(@Inject(KAFKA_ADMIN) private readonly admin: Admin) {}
 
-  async partitionsFor(topic: string): Promise<PartitionMetadata[]> {
+  /** The topic's partitions when they are known and fresh (no I/O). */
+  cached(topic: string): PartitionMetadata[] | undefined {
     const cached = this.cache.get(topic);
-    if (cached && Date.now() - cached.fetchedAt < METADATA_TTL_MS) {
-      return cached.partitions;
+    return cached && Date.now() - cached.fetchedAt < METADATA_TTL_MS ? cached.partitions : undefined;
+  }
+
+  async partitionsFor(topic: string): Promise<PartitionMetadata[]> {
+    const cached = this.cached(topic);
+    if (cached) {
+      return cached;
     }
     let pending = this.pending.get(topic);
     if (!pending) {
@@ -63,7 +69,7 @@ export class PartitionResolver {
     this.cache.delete(topic);
   }
 
-  partitionOf(partitions: PartitionMetadata[], key: string): number {
+  partitionOf(partitions: PartitionMetadata[], key: Buffer | string): number {
     return partitions[partitionForKey(key, partitions.length)]!.partitionId;
   }
 }

@@ -37,12 +37,13 @@ export function murmur2(data: Uint8Array): number {
 }
 
 /** The Java client's partition for a keyed record: positive murmur2 of the key's UTF-8 bytes, modulo. */
-export function partitionForKey(key: string, partitionCount: number): number {
-  return (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % partitionCount;
+export function partitionForKey(key: Buffer | string, partitionCount: number): number {
+  const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+  return (murmur2(bytes) & 0x7fffffff) % partitionCount;
 }
 
 /**
- * The producers' partitioner. Every record this service sends carries the partition RecordSender chose
+ * The producers' partitioner. Every record this service sends carries the partition KafkaPublisher chose
  * (with partitionForKey), so the record's own partition is used; a record without one (none today) gets
  * the key's partition as the Java client would.
  */

@@ -12,6 +12,13 @@ export interface ProducerObserver {
   replaced(name: string, reason: string): void;
 }
 
+/** A producer held for one batch until release(); retire() when its state is out of step with the broker. */
+export interface ProducerLease {
+  readonly producer: Producer;
+  retire(reason: string): void;
+  release(): void;
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -22,10 +29,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 
 /**
  * One kafkajs producer that heals itself: it connects lazily (bounded by a timeout, so a send never hangs
- * on a dead cluster), and is thrown away and rebuilt when the caller says its state is out of step with
- * the broker (a rejected sequence or epoch, a batch given up with its outcome unknown, a transactional
- * producer whose commit or abort failed). Not on mere connection trouble or a leader change: a new
- * producer gets a new producer id, and the broker could no longer recognise a resent batch as a copy.
+ * on a dead cluster), and is retired and rebuilt when the caller says its state is out of step with the
+ * broker (send-policy.ts says when). Not on mere connection trouble or a leader change: a new producer
+ * gets a new producer id, and the broker could no longer recognise a resent batch as a copy.
  */
 export class SupervisedProducer {
   private readonly logger: Logger;
@@ -36,6 +42,8 @@ export class SupervisedProducer {
   /** Set while Kafka is unreachable: sends fail fast, and a background loop keeps reconnecting. */
   private unreachable?: KafkaSendError;
   private reconnectTimer?: NodeJS.Timeout;
+  /** Producers held by a batch (see lease()), with how many leases each. */
+  private readonly leases = new Map<Producer, number>();
 
   constructor(
     private readonly kafka: Kafka,
@@ -136,15 +144,59 @@ export class SupervisedProducer {
     }
   }
 
-  /** Throws the current producer away; the next get() builds and connects a new one. */
-  async replace(reason: string): Promise<void> {
-    const old = this.producer;
-    if (!old) {
-      return;
+  /**
+   * The connected producer, held until `release()`: a batch whose request may have been appended is resent
+   * on the producer that first sent it (same producer id, same sequence numbers), even after that producer
+   * was retired. A retired producer is disconnected when its last lease is released.
+   */
+  async lease(): Promise<ProducerLease> {
+    const producer = await this.get();
+    this.leases.set(producer, (this.leases.get(producer) ?? 0) + 1);
+    let released = false;
+    return {
+      producer,
+      retire: (reason: string) => {
+        void this.retire(producer, reason);
+      },
+      release: () => {
+        if (released) {
+          return;
+        }
+        released = true;
+        const left = this.leases.get(producer)! - 1;
+        if (left > 0) {
+          this.leases.set(producer, left);
+          return;
+        }
+        this.leases.delete(producer);
+        if (producer !== this.producer) {
+          void this.disconnect(producer);
+        }
+      },
+    };
+  }
+
+  /**
+   * Stops handing out `producer` (when it is the current one): the next get() builds and connects a new one,
+   * with a new producer id. It is disconnected now, or when its last lease is released.
+   */
+  private retire(producer: Producer, reason: string): Promise<void> {
+    if (producer !== this.producer) {
+      return Promise.resolve();
     }
     this.logger.warn(`replacing the producer: ${reason}`);
     this.observer?.replaced(this.name, reason);
-    await this.discard(old);
+    this.producer = undefined;
+    this.connected = false;
+    this.observer?.connectionChanged(this.name, false);
+    return this.leases.has(producer) ? Promise.resolve() : this.disconnect(producer);
+  }
+
+  /** Throws the current producer away; the next get() builds and connects a new one. */
+  async replace(reason: string): Promise<void> {
+    if (this.producer) {
+      await this.retire(this.producer, reason);
+    }
   }
 
   private async discard(producer: Producer): Promise<void> {
@@ -153,7 +205,11 @@ export class SupervisedProducer {
       this.connected = false;
       this.observer?.connectionChanged(this.name, false);
     }
-    await withTimeout(producer.disconnect(), this.connectTimeoutMs, 'disconnect').catch(() => undefined);
+    await this.disconnect(producer);
+  }
+
+  private disconnect(producer: Producer): Promise<void> {
+    return withTimeout(producer.disconnect(), this.connectTimeoutMs, 'disconnect').catch(() => undefined);
   }
 
   async close(): Promise<void> {
@@ -165,5 +221,8 @@ export class SupervisedProducer {
     if (producer) {
       await this.discard(producer);
     }
+    // Producers retired while a batch still held them: nothing more is sent on them after close.
+    await Promise.all([...this.leases.keys()].map((leased) => this.disconnect(leased)));
+    this.leases.clear();
   }
 }

@@ -1,19 +1,12 @@
-import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ErrorCode, KafkaFailureKind, KafkaSendError, ServiceError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
-import {
-  estimatedRecordBytes,
-  OutgoingRecord,
-  RecordAck,
-  RecordSender,
-  SendTicket,
-} from '../kafka/record-sender';
+import { KafkaPublisher } from '../kafka/kafka-publisher';
+import { estimatedRecordBytes, OutgoingRecord, RecordAck, SendOutcome } from '../kafka/records';
 import { Metrics } from '../observability/metrics';
 import { MessageDto } from './dto/message.dto';
 import { DeliveryDto } from './dto/send-result.dto';
 import { completeMessage, Message, serializeMessage } from './message';
-import { RecordAccumulator } from './record-accumulator';
-import { DeadlineQueue, retryWithBackoff } from './retry';
 import { Attributes, Context, ROOT_CONTEXT, Span } from '@opentelemetry/api';
 import { endSpan, NO_SPAN, SpanKind, startSpan, traceHeaders, tracingOn } from '../observability/tracing';
 
@@ -51,41 +44,22 @@ export interface SendOptions {
 }
 
 /**
- * The seed's KafkaProducerService: completes and serializes Messages, checks their size, and sends them
- * with acks=all through the coalescing accumulator (single messages) or one transaction (batches),
- * retrying retriable failures with backoff. Resolves only once the broker acknowledged every record.
+ * The Spring original's KafkaProducerService: completes and serializes Messages, checks their size, and
+ * hands them to KafkaPublisher (the Kafka port), one record at a time or a batch in one transaction. It
+ * answers from the outcome the port gives back: the deliveries when the broker acknowledged, else the
+ * service error that says whether the message was certainly not written or may have been. When to retry,
+ * resend or give up is the port's (src/kafka/send-policy.ts); this class only bounds how many sends are in
+ * flight and counts what happened.
  */
 @Injectable()
-export class ProducerService implements BeforeApplicationShutdown {
-  private readonly logger = new Logger(ProducerService.name);
-  private readonly accumulator: RecordAccumulator;
+export class ProducerService {
   private inFlight = 0;
-  private readonly deadlines: DeadlineQueue;
 
   constructor(
-    private readonly sender: RecordSender,
+    private readonly publisher: KafkaPublisher,
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
   ) {
-    this.accumulator = new RecordAccumulator(
-      (topic, records) => this.sender.sendEach(topic, records),
-      {
-        batchSizeBytes: config.producer.batchSizeBytes,
-        lingerMs: config.producer.lingerMs,
-        maxRequestBytes: config.producer.maxRecordBytes,
-      },
-      (records, bytes) => {
-        metrics.recordsPerRequest.observe(records);
-        metrics.bytesPerRequest.observe(bytes);
-      },
-      // A batch the broker refused as a whole is sent again one record at a time, so only the bad record
-      // fails; never one that may have been appended (that would write its records twice).
-      (error) =>
-        error instanceof KafkaSendError &&
-        error.brokerAnswered &&
-        (error.kind === KafkaFailureKind.RecordTooLarge || error.kind === KafkaFailureKind.Fatal),
-    );
-    this.deadlines = new DeadlineQueue(config.http.sendTimeoutMs);
     this.zeroCounters();
   }
 
@@ -117,37 +91,15 @@ export class ProducerService implements BeforeApplicationShutdown {
     );
   }
 
-  /** Sends one record through the coalescing accumulator; resolves once the broker acknowledged it. */
+  /** Sends one record (acks=all, idempotent); resolves once the broker acknowledged it. */
   async publish(publication: Publication, options: SendOptions = {}): Promise<DeliveryDto> {
-    const ticket = new SendTicket();
-    const trace = this.publishSpan([publication], options);
-    const record = this.toRecord(publication, options, ticket, trace.headers);
-    const [delivery] = await this.tracked([publication], ticket, options, trace.span, (deadline) =>
-      this.withRetry(publication.topic, ticket, deadline, () =>
-        this.accumulator.add(publication.topic, record),
-      ).then((ack) => [ack]),
-    );
+    const [delivery] = await this.tracked([publication], options, (records) => this.publisher.send(records));
     return delivery!;
   }
 
   /** Sends the records in one Kafka transaction (one topic or several): all are visible, or none. */
   async publishAtomically(publications: Publication[], options: SendOptions = {}): Promise<DeliveryDto[]> {
-    const ticket = new SendTicket();
-    const trace = this.publishSpan(publications, options);
-    const records = publications.map((publication) => ({
-      topic: publication.topic,
-      record: this.toRecord(publication, options, ticket, trace.headers),
-    }));
-    return this.tracked(publications, ticket, options, trace.span, (deadline) =>
-      // An aborted (or fenced) transaction is invisible to read_committed readers: resending it is safe.
-      this.withRetry(
-        publications[0]!.topic,
-        ticket,
-        deadline,
-        () => this.sender.sendAtomically(records),
-        true,
-      ),
-    );
+    return this.tracked(publications, options, (records) => this.publisher.sendAtomically(records));
   }
 
   /** A Message as the record the seed writes: its JSON, keyed by `key` or its id, to the messages topic. */
@@ -160,14 +112,6 @@ export class ProducerService implements BeforeApplicationShutdown {
       value: serializeMessage(message),
       headers: { 'content-type': 'application/json', 'message-type': message.type },
     };
-  }
-
-  /**
-   * Graceful shutdown: by now the HTTP server has drained (src/lifecycle.ts), so this is a safety net that flushes
-   * anything still queued before KafkaModule disconnects the producers in onApplicationShutdown.
-   */
-  beforeApplicationShutdown(): Promise<void> {
-    return this.accumulator.drain();
   }
 
   /**
@@ -205,7 +149,6 @@ export class ProducerService implements BeforeApplicationShutdown {
   private toRecord(
     publication: Publication,
     options: SendOptions,
-    ticket: SendTicket,
     traceContextHeaders: Record<string, string>,
   ): OutgoingRecord {
     const headers: Record<string, string> = { ...publication.headers, ...traceContextHeaders };
@@ -216,11 +159,11 @@ export class ProducerService implements BeforeApplicationShutdown {
       headers['idempotency-key'] = options.idempotencyKey;
     }
     const record: OutgoingRecord = {
+      topic: publication.topic,
       key: publication.key,
       value: publication.value,
       headers,
       timestamp: Date.now(),
-      ticket,
     };
     const size = estimatedRecordBytes(record);
     if (size > this.config.producer.maxRecordBytes) {
@@ -233,174 +176,126 @@ export class ProducerService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Retries retriable failures with the seed's backoff, never starting an attempt past the deadline. An
-   * attempt whose request was lost in flight (no answer from the broker) marks the ticket maybeWritten.
+   * Bounds in-flight sends, records metrics and the span, and turns the port's outcomes into the answer:
+   * the deliveries, or the service error of the first record that was not acknowledged. `onSettled` hears
+   * the final word, also when the caller was answered "outcome unknown" and the broker answered later.
    */
-  private withRetry<T>(
-    topic: string,
-    ticket: SendTicket,
-    deadline: number,
-    fn: () => Promise<T>,
-    resendMaybeWritten = false,
-  ): Promise<T> {
-    return retryWithBackoff(
-      async () => {
-        ticket.handedOver = false;
-        ticket.deadline = deadline;
-        try {
-          return await fn();
-        } catch (error) {
-          if (ticket.handedOver && error instanceof KafkaSendError && !error.brokerAnswered) {
-            ticket.maybeWritten = true;
-          }
-          throw error;
-        }
-      },
-      this.config.producer.retry,
-      // Once a record was in a produce request, RecordSender has resent its batch unchanged (which the
-      // broker recognises as a copy) as long as the deadline allowed; a new request from here could write
-      // a second copy. Only a send that never reached a request (no connection yet) is retried here.
-      (error) =>
-        error instanceof KafkaSendError &&
-        error.kind === KafkaFailureKind.Retriable &&
-        (resendMaybeWritten || ticket.attempts === 0),
-      (error, attempt, delayMs) => {
-        this.metrics.sendRetries.inc({ topic });
-        this.logger.warn(
-          `send attempt ${attempt} failed (${(error as Error).message}); retrying in ${delayMs} ms`,
-        );
-      },
-      deadline,
-    );
-  }
-
-  /**
-   * Bounds in-flight sends and the time a caller waits (SEND_TIMEOUT_MS), records metrics, and turns
-   * Kafka failures into service errors. When the deadline passes, the caller is answered at once: records
-   * not yet in a produce request are dropped (certainly not written), others may still be appended.
-   */
-  private tracked(
-    messages: Publication[],
-    ticket: SendTicket,
+  private async tracked(
+    publications: Publication[],
     options: SendOptions,
-    span: Span,
-    send: (deadline: number) => Promise<RecordAck[]>,
+    send: (records: OutgoingRecord[]) => Promise<SendOutcome[]>,
   ): Promise<DeliveryDto[]> {
-    if (this.inFlight + messages.length > this.config.http.maxInFlightSends) {
+    if (this.inFlight + publications.length > this.config.http.maxInFlightSends) {
       throw new ServiceError(ErrorCode.Overloaded, 'Too many sends in flight; retry shortly', {
         retryAfterSeconds: 1,
       });
     }
-    this.inFlight += messages.length;
+    const trace = this.publishSpan(publications, options);
+    let records: OutgoingRecord[];
+    try {
+      records = publications.map((publication) => this.toRecord(publication, options, trace.headers));
+    } catch (error) {
+      endSpan(trace.span, error);
+      throw error;
+    }
+    const topic = publications[0]!.topic;
+    // In-flight counts what Kafka still holds: it drops when the send settles, not when the caller gives up.
+    this.inFlight += publications.length;
     this.metrics.inFlightSends.set(this.inFlight);
-    const topic = messages[0]!.topic;
+    const settled = (): void => {
+      this.inFlight -= publications.length;
+      this.metrics.inFlightSends.set(this.inFlight);
+    };
     const stopTimer = this.metrics.sendTime.startTimer({ topic });
-    return new Promise<DeliveryDto[]>((resolve, reject) => {
-      const fail = (error: unknown): void => {
-        stopTimer();
-        const errorClass =
-          error instanceof KafkaSendError
-            ? error.errorClass
-            : error instanceof ServiceError
-              ? 'SendTimeout'
-              : (error as Error).name;
-        for (const message of messages) {
-          this.metrics.messagesFailed.inc({ topic: message.topic, type: message.type, error: errorClass });
-        }
-        reject(this.toServiceError(error, ticket, topic));
-      };
-      const deadline = this.deadlines.start(() => {
-        ticket.cancelled = true;
-        fail(this.deadlineError(ticket));
-      });
-      // In-flight counts what Kafka still holds: it drops when the send settles, not when the caller gives up.
-      const settled = (): void => {
-        this.inFlight -= messages.length;
-        this.metrics.inFlightSends.set(this.inFlight);
-      };
-      send(Date.now() + this.config.http.sendTimeoutMs).then(
-        (acks) => {
-          settled();
-          // A batch's records mostly share one timestamp: each one is formatted once, not once per record.
-          let formattedMs = NaN;
-          let formatted = '';
-          const deliveries = acks.map((ack, i) => {
-            if (ack.timestamp !== formattedMs) {
-              formattedMs = ack.timestamp;
-              formatted = new Date(formattedMs).toISOString();
-            }
-            return {
-              messageId: messages[i]!.id,
-              topic: ack.topic,
-              partition: ack.partition,
-              offset: Number(ack.offset),
-              timestamp: formatted,
-            };
-          });
-          options.onSettled?.(deliveries);
-          if (deliveries.length === 1) {
-            span.setAttribute('messaging.destination.partition.id', String(deliveries[0]!.partition));
-            span.setAttribute('messaging.kafka.offset', deliveries[0]!.offset);
-          }
-          endSpan(span);
-          if (!deadline.settle()) {
-            return;
-          }
-          stopTimer();
-          for (const message of messages) {
-            this.metrics.messagesSent.inc({ topic: message.topic, type: message.type });
-          }
-          resolve(deliveries);
-        },
-        (error: unknown) => {
-          settled();
-          options.onSettled?.(undefined);
-          endSpan(span, error);
-          if (deadline.settle()) {
-            fail(error);
-          }
-        },
+    const outcomes = await send(records);
+    stopTimer();
+    const failed = outcomes.find((outcome) => outcome.status !== 'acknowledged');
+    if (!failed) {
+      settled();
+      const deliveries = this.deliveries(
+        publications,
+        outcomes.map((outcome) => (outcome as { ack: RecordAck }).ack),
       );
+      options.onSettled?.(deliveries);
+      if (deliveries.length === 1) {
+        trace.span.setAttribute('messaging.destination.partition.id', String(deliveries[0]!.partition));
+        trace.span.setAttribute('messaging.kafka.offset', deliveries[0]!.offset);
+      }
+      endSpan(trace.span);
+      for (const publication of publications) {
+        this.metrics.messagesSent.inc({ topic: publication.topic, type: publication.type });
+      }
+      return deliveries;
+    }
+    endSpan(trace.span, failed.error);
+    for (const publication of publications) {
+      this.metrics.messagesFailed.inc({
+        topic: publication.topic,
+        type: publication.type,
+        error: failed.error.errorClass,
+      });
+    }
+    // The final word once every record settled: deliveries if the broker acknowledged all of them after all.
+    const finalAcks = outcomes.map(
+      (outcome): Promise<RecordAck | undefined> =>
+        outcome.status === 'acknowledged'
+          ? Promise.resolve(outcome.ack)
+          : outcome.status === 'unknown'
+            ? outcome.settled
+            : Promise.resolve(undefined),
+    );
+    void Promise.all(finalAcks).then((acks) => {
+      settled();
+      const all = acks.filter((ack): ack is RecordAck => ack !== undefined);
+      options.onSettled?.(all.length === acks.length ? this.deliveries(publications, all) : undefined);
+    });
+    throw this.toServiceError(failed, topic);
+  }
+
+  private deliveries(publications: Publication[], acks: RecordAck[]): DeliveryDto[] {
+    // A batch's records mostly share one timestamp: each one is formatted once, not once per record.
+    let formattedMs = NaN;
+    let formatted = '';
+    return acks.map((ack, i) => {
+      if (ack.timestamp !== formattedMs) {
+        formattedMs = ack.timestamp;
+        formatted = new Date(formattedMs).toISOString();
+      }
+      return {
+        messageId: publications[i]!.id,
+        topic: ack.topic,
+        partition: ack.partition,
+        offset: Number(ack.offset),
+        timestamp: formatted,
+      };
     });
   }
 
-  private deadlineError(ticket: SendTicket): ServiceError {
+  private toServiceError(
+    outcome: Exclude<SendOutcome, { status: 'acknowledged' }>,
+    topic: string,
+  ): ServiceError {
+    const error: KafkaSendError = outcome.error;
     const timeoutMs = this.config.http.sendTimeoutMs;
-    if (ticket.handedOver || ticket.maybeWritten) {
+    const timedOut = error.errorClass === 'SendTimeout';
+    if (outcome.status === 'unknown') {
       return new ServiceError(
         ErrorCode.KafkaOutcomeUnknown,
-        `No acknowledgement from Kafka within ${timeoutMs} ms; the message may or may not have been written`,
-        { retryAfterSeconds: 5 },
+        timedOut
+          ? `No acknowledgement from Kafka within ${timeoutMs} ms; the message may or may not have been written`
+          : 'Kafka did not acknowledge the message; it may or may not have been written',
+        { retryAfterSeconds: 5, cause: error },
       );
-    }
-    return new ServiceError(
-      ErrorCode.KafkaUnavailable,
-      `Kafka did not take the message within ${timeoutMs} ms; it was not sent`,
-      { retryAfterSeconds: 5 },
-    );
-  }
-
-  private toServiceError(error: unknown, ticket: SendTicket, topic: string): Error {
-    if (!(error instanceof KafkaSendError)) {
-      return error instanceof Error ? error : new Error(String(error));
     }
     switch (error.kind) {
       case KafkaFailureKind.Retriable:
       case KafkaFailureKind.Unreachable:
-        if (ticket.maybeWritten) {
-          return new ServiceError(
-            ErrorCode.KafkaOutcomeUnknown,
-            'Kafka did not acknowledge the message; it may or may not have been written',
-            { retryAfterSeconds: 5, cause: error },
-          );
-        }
         return new ServiceError(
           ErrorCode.KafkaUnavailable,
-          'Kafka is unavailable; the message was not sent',
-          {
-            retryAfterSeconds: 5,
-            cause: error,
-          },
+          timedOut
+            ? `Kafka did not take the message within ${timeoutMs} ms; it was not sent`
+            : 'Kafka is unavailable; the message was not sent',
+          { retryAfterSeconds: 5, cause: error },
         );
       case KafkaFailureKind.RecordTooLarge:
         return new ServiceError(

@@ -1,0 +1,269 @@
+import { Logger } from '@nestjs/common';
+import { CompressionTypes, Message, RecordMetadata } from 'kafkajs';
+import { KafkaFailureKind, KafkaSendError } from '../common/errors';
+import { classifyKafkaError } from './kafka-errors';
+import { PendingRecord } from './pending-record';
+import { SendPolicy, splitsOnRefusal, verdictOf } from './send-policy';
+import { ProducerLease, SupervisedProducer } from './supervised-producer';
+
+/** What a partition's queue needs from the publisher that owns it. */
+export interface QueueContext {
+  readonly producers: SupervisedProducer;
+  readonly policy: SendPolicy;
+  readonly batchSizeBytes: number;
+  readonly lingerMs: number;
+  readonly maxRequestBytes: number;
+  readonly compression: CompressionTypes;
+  /** Whether the partition has a leader now (metadata, cached); throws when metadata cannot be had. */
+  hasLeader(topic: string, partition: number): Promise<boolean>;
+  /** Forget the topic's metadata: a request failed, a leader may have moved. */
+  invalidate(topic: string): void;
+  /** A produce request carrying `records` records of `bytes` bytes is about to go out. */
+  onRequest(topic: string, records: number, bytes: number): void;
+  /** A batch is sent again, unchanged. */
+  onResend(topic: string): void;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function toMessage({ record, partition }: PendingRecord): Message {
+  return {
+    key: record.key,
+    value: record.value,
+    headers: record.headers,
+    partition,
+    timestamp: String(record.timestamp),
+  };
+}
+
+/**
+ * One partition's records on their way to its leader, as the Java client's RecordAccumulator deque and
+ * Sender do it: records wait while a batch is in flight (or until batch.size / linger.ms), then go out
+ * together in one produce request carrying only this partition, so a partition whose leader is gone holds
+ * up its own records only. One batch per partition is in flight at a time (kafkajs' idempotent producer
+ * numbers a partition's batches when it sends them and serializes requests per broker); what happens to a
+ * failed batch is send-policy.ts's decision.
+ */
+export class PartitionQueue {
+  private readonly logger = new Logger(PartitionQueue.name);
+  private pending: PendingRecord[] = [];
+  private bytes = 0;
+  /** When the oldest waiting record arrived (linger is counted from it). */
+  private since = 0;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    private readonly context: QueueContext,
+  ) {}
+
+  add(record: PendingRecord): void {
+    if (this.pending.length === 0) {
+      this.since = Date.now();
+    }
+    this.pending.push(record);
+    this.bytes += record.size;
+    this.schedule();
+  }
+
+  /** Resolves once nothing waits or is in flight (graceful shutdown sends what is queued first). */
+  async drain(): Promise<void> {
+    while (this.running || this.pending.some((p) => !p.settled)) {
+      this.flush();
+      await this.running;
+    }
+  }
+
+  private schedule(): void {
+    if (this.running || this.pending.length === 0) {
+      return;
+    }
+    const waited = Date.now() - this.since;
+    if (this.bytes >= this.context.batchSizeBytes || waited >= this.context.lingerMs) {
+      this.flush();
+    } else {
+      this.timer ??= setTimeout(() => this.flush(), this.context.lingerMs - waited);
+    }
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.running) {
+      return;
+    }
+    const batch: PendingRecord[] = [];
+    let bytes = 0;
+    let taken = 0;
+    for (; taken < this.pending.length; taken += 1) {
+      const next = this.pending[taken]!;
+      if (next.settled) {
+        continue; // its deadline passed while it waited: never sent
+      }
+      if (batch.length > 0 && bytes + next.size > this.context.maxRequestBytes) {
+        break;
+      }
+      batch.push(next);
+      bytes += next.size;
+    }
+    this.pending = taken === this.pending.length ? [] : this.pending.slice(taken);
+    this.bytes = this.pending.reduce((sum, p) => sum + p.size, 0);
+    this.since = Date.now();
+    if (batch.length === 0) {
+      return;
+    }
+    this.running = this.send(batch).finally(() => {
+      this.running = undefined;
+      this.schedule();
+    });
+  }
+
+  /** Takes the batch to the broker and settles every record of it, by send-policy.ts. */
+  private async send(batch: PendingRecord[]): Promise<void> {
+    const lease = await this.leaseWhenLeader(batch);
+    if (lease) {
+      (await this.produce(lease, batch)).release();
+    }
+  }
+
+  /**
+   * Waits for the partition to have a leader (records expire meanwhile at their deadline) and a connected
+   * producer; a failure to get either is a failed pre-request attempt (send-policy.ts).
+   */
+  private async leaseWhenLeader(batch: PendingRecord[]): Promise<ProducerLease | undefined> {
+    const { policy } = this.context;
+    const deadline = batch[batch.length - 1]!.deadline;
+    let failures = 0;
+    for (let waits = 1; batch.some((p) => !p.settled);) {
+      let delay: number | undefined;
+      try {
+        if (await this.context.hasLeader(this.topic, this.partition)) {
+          return await this.context.producers.lease();
+        }
+        delay = policy.resendDelayMs(waits++);
+        this.context.invalidate(this.topic);
+      } catch (error) {
+        const failure = classifyKafkaError(error);
+        failures += 1;
+        delay =
+          failure.kind === KafkaFailureKind.Retriable || failure.kind === KafkaFailureKind.Unreachable
+            ? policy.retryBeforeRequestMs(failures, deadline)
+            : undefined;
+        if (delay === undefined) {
+          batch.forEach((p) => p.fail(failure, false));
+          return undefined;
+        }
+      }
+      await sleep(delay);
+    }
+    return undefined;
+  }
+
+  /**
+   * Sends the batch until every record of it is settled; returns the lease it ends with (a rejected
+   * producer state swaps it for a new producer's).
+   */
+  private async produce(first: ProducerLease, records: PendingRecord[]): Promise<ProducerLease> {
+    const { policy } = this.context;
+    const deadline = records[records.length - 1]!.deadline;
+    let lease = first;
+    let batch = records.filter((p) => !p.settled);
+    let maybeAppended = false;
+    let rebuilt = false;
+    try {
+      for (let resend = 1, messages = batch.map(toMessage); batch.length > 0;) {
+        batch.forEach((p) => (p.inRequest = true));
+        this.context.onRequest(
+          this.topic,
+          batch.length,
+          batch.reduce((sum, p) => sum + p.size, 0),
+        );
+        let failure: KafkaSendError | undefined;
+        try {
+          const acks = await lease.producer.sendBatch({
+            topicMessages: [{ topic: this.topic, messages }],
+            acks: -1,
+            timeout: policy.ackTimeoutMs,
+            compression: this.context.compression,
+          });
+          failure = this.acknowledge(batch, acks);
+        } catch (error) {
+          failure = classifyKafkaError(error);
+        }
+        if (!failure) {
+          return lease;
+        }
+        const verdict = verdictOf(failure);
+        if (verdict === 'maybe-appended') {
+          maybeAppended = true;
+          this.context.invalidate(this.topic);
+          const delay = policy.resendDelayMs(resend++);
+          if (!policy.mayResend(delay, deadline)) {
+            // The broker may hold the batch and kafkajs rolled its sequence numbers back: a new producer id
+            // before anything else goes out on this producer keeps the two from disagreeing.
+            lease.retire(`a batch for ${this.topic}-${this.partition} was given up with its outcome unknown`);
+            batch.forEach((p) => p.fail(failure, true));
+            return lease;
+          }
+          this.logger.warn(
+            `send to ${this.topic}-${this.partition} failed (${failure.message}); the same batch goes again in ${delay} ms`,
+          );
+          this.context.onResend(this.topic);
+          await sleep(delay);
+          continue;
+        }
+        // Not appended: from here on the batch may change (nothing of it is on the broker to be matched).
+        batch.forEach((p) => (p.inRequest = maybeAppended));
+        if (failure.kind === KafkaFailureKind.UnknownTopic) {
+          this.context.invalidate(this.topic);
+        }
+        if (verdict === 'producer-rejected' && !rebuilt && !maybeAppended) {
+          rebuilt = true;
+          lease.retire(`the broker rejected the producer's state (${failure.errorClass})`);
+          lease.release();
+          lease = await this.context.producers.lease();
+          batch = batch.filter((p) => !p.settled);
+          messages = batch.map(toMessage);
+          continue;
+        }
+        if (verdict === 'refused' && batch.length > 1 && splitsOnRefusal(failure) && !maybeAppended) {
+          // One bad record must not fail its neighbours: each goes alone.
+          for (const record of batch) {
+            lease = await this.produce(lease, [record]);
+          }
+          return lease;
+        }
+        batch.forEach((p) => p.fail(failure, maybeAppended));
+        return lease;
+      }
+    } catch (error) {
+      // Only a new producer for a rejected state can fail here (no connection): nothing was appended.
+      batch.forEach((p) => p.fail(classifyKafkaError(error), maybeAppended));
+    }
+    return lease;
+  }
+
+  /** Each record's ack from its partition's base offset; a failure when the broker reported none. */
+  private acknowledge(batch: PendingRecord[], acks: RecordMetadata[]): KafkaSendError | undefined {
+    const ack = acks.find((m) => m.partition === this.partition);
+    const base = BigInt(ack?.baseOffset ?? '-1');
+    if (base < 0n) {
+      return new KafkaSendError(
+        KafkaFailureKind.Retriable,
+        `the broker acknowledged no offset for ${this.topic}-${this.partition}`,
+        'MissingAck',
+      );
+    }
+    batch.forEach((p, i) =>
+      p.acknowledge({
+        topic: this.topic,
+        partition: this.partition,
+        offset: (base + BigInt(i)).toString(),
+        timestamp: p.record.timestamp,
+      }),
+    );
+    return undefined;
+  }
+}
