@@ -4,7 +4,8 @@
  * with the two ceilings measured in the same run on the same broker:
  *   (a) a plain kafkajs producer with the service's producer settings (bench/kafkajs-baseline.js),
  *   (b) Kafka's own ProducerPerformance (kafka-producer-perf-test) from the broker's jars.
- * Writes bench/results/latest.json, latest.md (the table the README shows) and latest.svg.
+ * Writes bench/results/latest.json, latest.md and latest.svg, and the tables in docs/performance.md (between
+ * its bench:begin and bench:end markers).
  * BENCH_SECONDS (default 10) sets each run's length; BENCH_PROFILE=1 adds --cpu-prof to the service.
  *
  * Another HTTP producer (what you run today) gets the same load on the same broker when both are set:
@@ -23,7 +24,7 @@ const autocannon = require('autocannon');
 const localKafka = require('../scripts/kafka/local-kafka');
 const { openModel } = require('./open-model');
 const { ServiceProcess } = require('./service-process');
-const { renderMarkdown, renderSvg } = require('./report');
+const { renderMarkdown, renderSvg, replaceBlock } = require('./report');
 
 const ROOT = path.resolve(__dirname, '..');
 const SECONDS = Number(process.env.BENCH_SECONDS || 10);
@@ -315,6 +316,8 @@ async function main() {
   const markdown = renderMarkdown(results);
   fs.writeFileSync(path.join(dir, 'latest.md'), markdown);
   fs.writeFileSync(path.join(dir, 'latest.svg'), renderSvg(results));
+  const page = path.join(ROOT, 'docs', 'performance.md');
+  fs.writeFileSync(page, replaceBlock(fs.readFileSync(page, 'utf8'), markdown));
   console.log(markdown);
 }
 

@@ -27,6 +27,7 @@ const TOOLS = [
   { program: 'promtool', pkg: 'prometheus', why: 'checks the metrics exposition' },
   { program: 'openssl', pkg: 'openssl', why: 'makes the certificates of the SASL_SSL test broker' },
   { program: 'chromium', pkg: 'chromium', why: 'opens /api/docs in a real browser' },
+  { program: 'curl', pkg: 'curl', why: "runs the documentation's curl examples against the live service" },
 ];
 
 /** Where Debian's chromium package puts the browser; the Swagger UI test drives it with playwright-core. */

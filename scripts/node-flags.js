@@ -3,7 +3,7 @@
  * compiler, on by default from Node 22: without it peak RSS is ~15-20 MB lower and CPU per request a few
  * per cent lower), and no allocation-site pretenuring (V8 took the objects of requests in flight for
  * long-lived ones and allocated them in old space, where they filled the heap with garbage: a full GC
- * every ~200 ms under batch load). README, Benchmarks, says why. start-local.js, the benchmark and the
+ * every ~200 ms under batch load). docs/performance.md (V8 flags) says why. start-local.js, the benchmark and the
  * tests' spawned service take them from here; package.json's start scripts and the Dockerfile's CMD spell
  * them out, and test/fast/deploy.e2e-spec.ts checks that those match.
  */
