@@ -588,6 +588,22 @@ function parseArgs(argv) {
   return args;
 }
 
+/**
+ * `--replica-fetch-wait-ms N` (a cluster): followers fetch with replica.fetch.min.bytes=1 MiB and
+ * replica.fetch.wait.max.ms=N, so each fetch waits N ms for data that never fills it, and an acks=all
+ * produce waits ~U(0,N) ms for its replicas, as across availability zones.
+ */
+function replicationLatency(waitMs) {
+  if (waitMs === undefined) {
+    return undefined;
+  }
+  const ms = Number(waitMs);
+  if (!Number.isInteger(ms) || ms < 0) {
+    throw new Error(`--replica-fetch-wait-ms must be a whole number of milliseconds, not ${waitMs}`);
+  }
+  return { properties: `replica.fetch.min.bytes=1048576\nreplica.fetch.wait.max.ms=${ms}` };
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const command = args._[0];
@@ -605,6 +621,7 @@ async function main() {
         name,
         nodes,
         port: nodes > 1 ? undefined : args.port || process.env.KAFKA_PORT || 29092,
+        extra: replicationLatency(args['replica-fetch-wait-ms']),
       });
       if (started.nodes) {
         console.error(
@@ -678,7 +695,7 @@ async function main() {
     }
     default:
       console.error(
-        'usage: local-kafka.js fetch | start [--port P | --nodes N] [--name NAME] | ensure [--brokers B] | stop [--name NAME] | status [--name NAME]\n' +
+        'usage: local-kafka.js fetch | start [--port P | --nodes N [--replica-fetch-wait-ms MS]] [--name NAME] | ensure [--brokers B] | stop [--name NAME] | status [--name NAME]\n' +
           '       | kill-node --id ID | terminate-node --id ID | restart-node --id ID [--name NAME]',
       );
       process.exitCode = 2;

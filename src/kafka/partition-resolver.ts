@@ -7,9 +7,11 @@ import { partitionForKey } from './partitioner';
 const METADATA_TTL_MS = 30_000;
 
 /**
- * Picks each record's partition before it is sent, as the Java client's default partitioner does for a
- * keyed record (murmur2 of the key, see partitioner.ts), so that a coalesced produce request can hand every caller its own partition and offset:
- * same key, same partition.
+ * The topics' partitions (with their leaders), from the cluster's metadata, and each record's partition as
+ * the Java client's default partitioner picks it for a keyed record (murmur2 of the key, see
+ * partitioner.ts): same key, same partition. Metadata is fetched once, then refreshed in the background
+ * when it is older than METADATA_TTL_MS or a send invalidated it (a leader may have moved): callers keep
+ * the last answer meanwhile, so one partition's trouble never makes the others wait for a metadata request.
  */
 @Injectable()
 export class PartitionResolver {
@@ -18,17 +20,30 @@ export class PartitionResolver {
 
   constructor(@Inject(KAFKA_ADMIN) private readonly admin: Admin) {}
 
-  /** The topic's partitions when they are known and fresh (no I/O). */
+  /** The topic's last known partitions (no I/O); a refresh starts in the background when they are old. */
   cached(topic: string): PartitionMetadata[] | undefined {
     const cached = this.cache.get(topic);
-    return cached && Date.now() - cached.fetchedAt < METADATA_TTL_MS ? cached.partitions : undefined;
+    if (cached && Date.now() - cached.fetchedAt >= METADATA_TTL_MS) {
+      this.refresh(topic).catch(() => undefined);
+    }
+    return cached?.partitions;
   }
 
-  async partitionsFor(topic: string): Promise<PartitionMetadata[]> {
+  /** The topic's partitions: the last known ones, or fetched when there are none yet. */
+  partitionsFor(topic: string): Promise<PartitionMetadata[]> {
     const cached = this.cached(topic);
+    return cached ? Promise.resolve(cached) : this.refresh(topic);
+  }
+
+  /** The topic's metadata may be out of date (a send failed): it is fetched again before long. */
+  invalidate(topic: string): void {
+    const cached = this.cache.get(topic);
     if (cached) {
-      return cached;
+      cached.fetchedAt = 0;
     }
+  }
+
+  private refresh(topic: string): Promise<PartitionMetadata[]> {
     let pending = this.pending.get(topic);
     if (!pending) {
       pending = this.fetch(topic).finally(() => this.pending.delete(topic));
@@ -44,6 +59,9 @@ export class PartitionResolver {
       metadata = topics[0];
     } catch (error) {
       const unknown = (error as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION';
+      if (unknown) {
+        this.cache.delete(topic);
+      }
       throw new KafkaSendError(
         unknown ? KafkaFailureKind.UnknownTopic : KafkaFailureKind.Retriable,
         unknown
@@ -54,6 +72,7 @@ export class PartitionResolver {
       );
     }
     if (!metadata || metadata.partitions.length === 0) {
+      this.cache.delete(topic);
       throw new KafkaSendError(
         KafkaFailureKind.UnknownTopic,
         `topic ${topic} does not exist`,
@@ -63,10 +82,6 @@ export class PartitionResolver {
     const partitions = [...metadata.partitions].sort((a, b) => a.partitionId - b.partitionId);
     this.cache.set(topic, { partitions, fetchedAt: Date.now() });
     return partitions;
-  }
-
-  invalidate(topic: string): void {
-    this.cache.delete(topic);
   }
 
   partitionOf(partitions: PartitionMetadata[], key: Buffer | string): number {
