@@ -1,0 +1,296 @@
+import { Logger } from '@nestjs/common';
+import {
+  Admin,
+  KafkaJSNumberOfRetriesExceeded,
+  KafkaJSConnectionError,
+  KafkaJSProtocolError,
+  ProducerBatch,
+  RecordMetadata,
+} from 'kafkajs';
+import { KafkaFailureKind, KafkaSendError } from '../common/errors';
+import { AppConfig } from '../config/app-config';
+import { validateEnvironment } from '../config/environment';
+import { Metrics } from '../observability/metrics';
+import { KafkaPublisher } from './kafka-publisher';
+import { PartitionResolver } from './partition-resolver';
+import { partitionForKey } from './partitioner';
+import { OutgoingRecord, SendOutcome } from './records';
+import { SupervisedProducer } from './supervised-producer';
+
+const TOPIC = 'orders';
+const PARTITIONS = 3;
+
+/** A key that the Java partitioner puts on `partition` of TOPIC. */
+function keyOn(partition: number, n = 0): string {
+  for (let i = 0; ; i++) {
+    const key = `k-${n}-${i}`;
+    if (partitionForKey(key, PARTITIONS) === partition) {
+      return key;
+    }
+  }
+}
+
+const record = (key: string, value = `value of ${key}`): OutgoingRecord => ({
+  topic: TOPIC,
+  key,
+  value: Buffer.from(value),
+  headers: { 'x-request-id': key },
+  timestamp: 1_700_000_000_000,
+});
+
+/** kafkajs' answer to a produce request: the base offset of its one partition's batch. */
+const answer = (partition: number, baseOffset: string): RecordMetadata[] => [
+  { topicName: TOPIC, partition, errorCode: 0, baseOffset },
+];
+
+/** kafkajs' error after its own resend, as sendBatch rejects with it. */
+const exhausted = (cause: Error): Error =>
+  new KafkaJSNumberOfRetriesExceeded(cause, { retryCount: 1, retryTime: 100 });
+const protocolError = (type: string, code: number): Error =>
+  new KafkaJSProtocolError(Object.assign(new Error(type), { type, code, retriable: false }));
+
+const partitionOf = (batch: ProducerBatch): number => batch.topicMessages![0]!.messages[0]!.partition!;
+
+describe(KafkaPublisher.name, () => {
+  let leaders: number[];
+  let sendBatch: jest.Mock<Promise<RecordMetadata[]>, [ProducerBatch]>;
+  let producers: { lease: jest.Mock; get: jest.Mock; close: jest.Mock; isConnected: boolean };
+  let retired: string[];
+  let sut: KafkaPublisher;
+
+  function publisher(env: Record<string, string> = {}): KafkaPublisher {
+    const admin = {
+      fetchTopicMetadata: jest.fn(() =>
+        Promise.resolve({
+          topics: [
+            {
+              name: TOPIC,
+              partitions: leaders.map((leader, partitionId) => ({
+                partitionId,
+                leader,
+                replicas: [1],
+                isr: [1],
+                partitionErrorCode: 0,
+              })),
+            },
+          ],
+        }),
+      ),
+    };
+    const config = new AppConfig(validateEnvironment({ SEND_TIMEOUT_MS: '5000', ...env }));
+    return new KafkaPublisher(
+      producers as unknown as SupervisedProducer,
+      [],
+      new PartitionResolver(admin as unknown as Admin),
+      config,
+      new Metrics(),
+    );
+  }
+
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
+
+  beforeEach(() => {
+    jest.useFakeTimers();
+    leaders = [1, 2, 3];
+    retired = [];
+    sendBatch = jest.fn();
+    const producer = { sendBatch };
+    producers = {
+      isConnected: true,
+      get: jest.fn().mockResolvedValue(producer),
+      close: jest.fn().mockResolvedValue(undefined),
+      lease: jest.fn(() =>
+        Promise.resolve({ producer, retire: (reason: string) => retired.push(reason), release: jest.fn() }),
+      ),
+    };
+    sut = publisher();
+  });
+
+  afterEach(() => jest.useRealTimers());
+
+  /** Sends and lets fake time run until every outcome is in. */
+  async function sendAndWait(records: OutgoingRecord[], ms = 10_000): Promise<SendOutcome[]> {
+    const result = sut.send(records);
+    await jest.advanceTimersByTimeAsync(ms);
+    return result;
+  }
+
+  it("gives each record its partition's base offset plus its place in the batch, one produce request per partition", async () => {
+    sendBatch.mockImplementation((batch) =>
+      Promise.resolve(answer(partitionOf(batch), String(100 * (partitionOf(batch) + 1)))),
+    );
+    const first = sut.send([record(keyOn(0)), record(keyOn(1))]);
+    // Added while partition 0's and 1's batches are in flight: they go in the next request of each.
+    const second = sut.send([record(keyOn(1, 1)), record(keyOn(0, 1)), record(keyOn(0, 2))]);
+    await jest.advanceTimersByTimeAsync(1);
+
+    expect((await first).map((o) => o.status === 'acknowledged' && [o.ack.partition, o.ack.offset])).toEqual([
+      [0, '100'],
+      [1, '200'],
+    ]);
+    expect((await second).map((o) => o.status === 'acknowledged' && [o.ack.partition, o.ack.offset])).toEqual(
+      [
+        [1, '200'],
+        [0, '100'],
+        [0, '101'],
+      ],
+    );
+    for (const [batch] of sendBatch.mock.calls) {
+      expect(batch.topicMessages).toHaveLength(1);
+      expect(new Set(batch.topicMessages![0]!.messages.map((m) => m.partition)).size).toBe(1);
+      expect(batch.acks).toBe(-1);
+    }
+    // Partitions go independently (in no fixed order between them); within one, in the order records came.
+    expect(
+      sendBatch.mock.calls
+        .map(([batch]) => `${partitionOf(batch)}:${batch.topicMessages![0]!.messages.length}`)
+        .sort(),
+    ).toEqual(['0:1', '0:2', '1:1', '1:1']);
+  });
+
+  it('sends the record as given: key, value, headers, partition and CreateTime', async () => {
+    sendBatch.mockResolvedValue(answer(2, '0'));
+    const key = keyOn(2);
+    await sendAndWait([{ ...record(key), headers: { a: Buffer.from([0xff, 0]), r: ['1', '2'] } }]);
+
+    expect(sendBatch.mock.calls[0]![0].topicMessages![0]!.messages[0]).toEqual({
+      key,
+      value: Buffer.from(`value of ${key}`),
+      headers: { a: Buffer.from([0xff, 0]), r: ['1', '2'] },
+      partition: 2,
+      timestamp: '1700000000000',
+    });
+  });
+
+  it('keeps offsets past 2^53 exact (they travel as strings)', async () => {
+    sendBatch.mockResolvedValue(answer(0, '9007199254740993'));
+    const [outcome] = await sendAndWait([record(keyOn(0))]);
+
+    expect(outcome).toMatchObject({ status: 'acknowledged', ack: { offset: '9007199254740993' } });
+  });
+
+  it('a partition whose request hangs holds up only its own records', async () => {
+    sendBatch.mockImplementation((batch) =>
+      partitionOf(batch) === 0
+        ? new Promise(() => undefined)
+        : Promise.resolve(answer(partitionOf(batch), '5')),
+    );
+    const stuck = sut.send([record(keyOn(0))]);
+    const others = sut.send([record(keyOn(1)), record(keyOn(2))]);
+    await jest.advanceTimersByTimeAsync(1);
+
+    expect((await others).map((o) => o.status)).toEqual(['acknowledged', 'acknowledged']);
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(await stuck).toEqual([expect.objectContaining({ status: 'unknown' })]);
+  });
+
+  it('resends a batch lost in flight unchanged, on the same producer, and acknowledges it when the broker answers', async () => {
+    const lost = exhausted(new KafkaJSConnectionError('Connection error: socket hang up'));
+    sendBatch.mockRejectedValueOnce(lost).mockRejectedValueOnce(lost).mockResolvedValue(answer(1, '42'));
+    const [outcome] = await sendAndWait([record(keyOn(1))]);
+
+    expect(outcome).toMatchObject({ status: 'acknowledged', ack: { partition: 1, offset: '42' } });
+    expect(sendBatch).toHaveBeenCalledTimes(3);
+    const sent = sendBatch.mock.calls.map(([batch]) => batch.topicMessages);
+    expect(sent[1]).toEqual(sent[0]);
+    expect(sent[2]).toEqual(sent[0]);
+    expect(producers.lease).toHaveBeenCalledTimes(1);
+    expect(retired).toEqual([]);
+  });
+
+  it("gives a batch that stays unanswered 'unknown' at the deadline and retires the producer (its sequence may disagree)", async () => {
+    sendBatch.mockRejectedValue(exhausted(new KafkaJSConnectionError('connect ECONNREFUSED 127.0.0.1:9092')));
+    const [outcome] = await sendAndWait([record(keyOn(0))]);
+
+    expect(outcome).toMatchObject({ status: 'unknown', error: expect.any(KafkaSendError) });
+    expect(retired).toHaveLength(1);
+    // No resend starts in the last 500 ms before the 5 s deadline.
+    expect(sendBatch.mock.calls.length).toBeGreaterThan(3);
+  });
+
+  it('rebuilds the producer when the broker rejects its sequence, and sends the batch once more on the new one', async () => {
+    sendBatch
+      .mockRejectedValueOnce(protocolError('OUT_OF_ORDER_SEQUENCE_NUMBER', 45))
+      .mockResolvedValue(answer(0, '7'));
+    const [outcome] = await sendAndWait([record(keyOn(0))]);
+
+    expect(outcome).toMatchObject({ status: 'acknowledged', ack: { offset: '7' } });
+    expect(retired).toEqual([expect.stringContaining('OUT_OF_ORDER_SEQUENCE_NUMBER')]);
+    expect(producers.lease).toHaveBeenCalledTimes(2);
+  });
+
+  it('sends a batch the broker refused as too large again record by record, so only the bad record fails', async () => {
+    sendBatch.mockImplementation((batch) => {
+      const messages = batch.topicMessages![0]!.messages;
+      return messages.some((m) => String(m.value).includes('huge'))
+        ? Promise.reject(protocolError('MESSAGE_TOO_LARGE', 10))
+        : Promise.resolve(answer(0, '3'));
+    });
+    // The first goes alone; the next two queue behind it and go together.
+    const outcomes = await sendAndWait([
+      record(keyOn(0, 1)),
+      record(keyOn(0, 2), 'huge'),
+      record(keyOn(0, 3)),
+    ]);
+
+    expect(outcomes.map((o) => o.status)).toEqual(['acknowledged', 'not-sent', 'acknowledged']);
+    expect(outcomes[1]).toMatchObject({ error: { kind: KafkaFailureKind.RecordTooLarge } });
+  });
+
+  it('waits for a partition without a leader while the others go on, then answers not-sent at the deadline', async () => {
+    leaders = [-1, 2, 3];
+    sut = publisher();
+    sendBatch.mockImplementation((batch) => Promise.resolve(answer(partitionOf(batch), '1')));
+    const outcomes = sut.send([record(keyOn(0)), record(keyOn(1))]);
+    await jest.advanceTimersByTimeAsync(6000);
+
+    expect((await outcomes).map((o) => o.status)).toEqual(['not-sent', 'acknowledged']);
+    expect(sendBatch.mock.calls.map(([batch]) => partitionOf(batch))).toEqual([1]);
+  });
+
+  it("tries 3 times, 1 s then 2 s apart, when no producer can connect (the Spring original's @Retryable), then answers not-sent", async () => {
+    producers.lease.mockRejectedValue(
+      new KafkaSendError(KafkaFailureKind.Unreachable, 'Kafka is unreachable', 'KafkaUnreachable'),
+    );
+    sut = publisher({ SEND_TIMEOUT_MS: '10000' });
+    const outcomes = sut.send([record(keyOn(0))]);
+    await jest.advanceTimersByTimeAsync(2999);
+    expect(producers.lease).toHaveBeenCalledTimes(2);
+    await jest.advanceTimersByTimeAsync(1);
+
+    expect(await outcomes).toEqual([expect.objectContaining({ status: 'not-sent' })]);
+    expect(producers.lease).toHaveBeenCalledTimes(3);
+    expect(sendBatch).not.toHaveBeenCalled();
+  });
+
+  it('never sends a record whose deadline passed while it waited in its queue', async () => {
+    let release!: () => void;
+    sendBatch.mockImplementationOnce(
+      () => new Promise((resolve) => (release = () => resolve(answer(0, '1')))),
+    );
+    const first = sut.send([record(keyOn(0, 1))]);
+    await jest.advanceTimersByTimeAsync(100);
+    const queued = sut.send([record(keyOn(0, 2))]);
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(await queued).toEqual([expect.objectContaining({ status: 'not-sent' })]);
+    release();
+    await jest.advanceTimersByTimeAsync(1);
+
+    expect(await first).toEqual([expect.objectContaining({ status: 'unknown' })]);
+    expect(sendBatch).toHaveBeenCalledTimes(1);
+  });
+
+  it("resolves an 'unknown' answer's settled with the ack the broker gives after the deadline", async () => {
+    let release!: () => void;
+    sendBatch.mockImplementationOnce(
+      () => new Promise((resolve) => (release = () => resolve(answer(1, '77')))),
+    );
+    const [outcome] = await sendAndWait([record(keyOn(1))], 5000);
+    expect(outcome!.status).toBe('unknown');
+    release();
+
+    await expect(outcome!.status === 'unknown' && outcome!.settled).resolves.toMatchObject({ offset: '77' });
+  });
+});
