@@ -72,6 +72,25 @@ describe('Idempotency-Key on the produce endpoints (real broker, read back with 
     expect(kcatReadAll(topic).filter((r) => r.headers['idempotency-key'] === 'batch-1')).toHaveLength(3);
   });
 
+  it('each record of a keyed request carries its own idempotency-id (key, route, place in the request), so consumers that drop duplicates by it drop no real message', async () => {
+    const batchAnswer = await post(
+      `${running.url}/api/messages/batch`,
+      [{ content: 'i1' }, { content: 'i2' }],
+      keyed('ids-1'),
+    );
+    const single = await post(`${running.url}/api/messages`, { content: 'i3' }, keyed('ids-1'));
+    const simple = await post(`${running.url}/api/messages/simple?content=i4`, undefined, keyed('ids-1'));
+    expect([batchAnswer.status, single.status, simple.status]).toEqual([200, 200, 200]);
+
+    const records = kcatReadAll(topic).filter((r) => r.headers['idempotency-key'] === 'ids-1');
+    expect(records.map((r) => r.headers['idempotency-id']).sort()).toEqual([
+      '"ids-1";route="/api/messages";index=0',
+      '"ids-1";route="/api/messages/batch";index=0',
+      '"ids-1";route="/api/messages/batch";index=1',
+      '"ids-1";route="/api/messages/simple";index=0',
+    ]);
+  });
+
   it('keys expire after IDEMPOTENCY_KEY_TTL_MS, and IDEMPOTENCY_ENABLED=false ignores them', async () => {
     const shortLived = await startApp({ KAFKA_TOPIC: topic, IDEMPOTENCY_KEY_TTL_MS: '1000' });
     const off = await startApp({ KAFKA_TOPIC: topic, IDEMPOTENCY_ENABLED: 'false' });

@@ -66,7 +66,7 @@ export class MessagesController {
       key,
       requestId: req.id,
       traceContext: traceContextOf(req),
-      idempotencyKey: keyed?.key,
+      idempotency: keyed && { key: keyed.key, route: req.routeOptions.url ?? req.url },
       onSettled: keyed && ((deliveries) => keyed.settle(deliveries && answer(deliveries))),
     };
   }

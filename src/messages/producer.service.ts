@@ -10,6 +10,16 @@ import { completeMessage, Message, serializeMessage } from './message';
 import { Attributes, Context, ROOT_CONTEXT, Span } from '@opentelemetry/api';
 import { endSpan, NO_SPAN, SpanKind, startSpan, traceHeaders, tracingOn } from '../observability/tracing';
 
+/**
+ * One record's identity within keyed requests, as an RFC 8941 item: the key (an sf-string), the route and
+ * the record's place in its request, e.g. `"order-42";route="/api/messages/batch";index=2`. A retry of the
+ * request gives each record the same one, and no two records of other requests share it.
+ */
+function idempotencyId({ key, route }: { key: string; route: string }, index: number): string {
+  const sfString = (value: string): string => `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  return `${sfString(key)};route=${sfString(route)};index=${index}`;
+}
+
 /** Outside any trace with the SDK off: no span, no headers. */
 const NO_TRACE = { span: NO_SPAN, headers: {} };
 
@@ -34,8 +44,11 @@ export interface SendOptions {
   requestId?: string;
   /** The trace the send belongs to (the HTTP request's); its publish span is a child of it. */
   traceContext?: Context;
-  /** The request's Idempotency-Key, written on every record as the `idempotency-key` header. */
-  idempotencyKey?: string;
+  /**
+   * The request's Idempotency-Key and the route it came to: every record carries the key as the
+   * `idempotency-key` header and its own identity (key, route, place in the request) as `idempotency-id`.
+   */
+  idempotency?: { key: string; route: string };
   /**
    * Called once Kafka settled the send, even after the caller was answered at the deadline: with the
    * deliveries when the broker acknowledged, undefined when nothing was written.
@@ -150,13 +163,15 @@ export class ProducerService {
     publication: Publication,
     options: SendOptions,
     traceContextHeaders: Record<string, string>,
+    index: number,
   ): OutgoingRecord {
     const headers: Record<string, string> = { ...publication.headers, ...traceContextHeaders };
     if (options.requestId) {
       headers['x-request-id'] = options.requestId;
     }
-    if (options.idempotencyKey) {
-      headers['idempotency-key'] = options.idempotencyKey;
+    if (options.idempotency) {
+      headers['idempotency-key'] = options.idempotency.key;
+      headers['idempotency-id'] = idempotencyId(options.idempotency, index);
     }
     const record: OutgoingRecord = {
       topic: publication.topic,
@@ -193,7 +208,7 @@ export class ProducerService {
     const trace = this.publishSpan(publications, options);
     let records: OutgoingRecord[];
     try {
-      records = publications.map((publication) => this.toRecord(publication, options, trace.headers));
+      records = publications.map((publication, i) => this.toRecord(publication, options, trace.headers, i));
     } catch (error) {
       endSpan(trace.span, error);
       throw error;
@@ -236,13 +251,12 @@ export class ProducerService {
       });
     }
     // The final word once every record settled: deliveries if the broker acknowledged all of them after all.
-    const finalAcks = outcomes.map(
-      (outcome): Promise<RecordAck | undefined> =>
-        outcome.status === 'acknowledged'
-          ? Promise.resolve(outcome.ack)
-          : outcome.status === 'unknown'
-            ? outcome.settled
-            : Promise.resolve(undefined),
+    const finalAcks = outcomes.map((outcome): Promise<RecordAck | undefined> =>
+      outcome.status === 'acknowledged'
+        ? Promise.resolve(outcome.ack)
+        : outcome.status === 'unknown'
+          ? outcome.settled
+          : Promise.resolve(undefined),
     );
     void Promise.all(finalAcks).then((acks) => {
       settled();
