@@ -94,6 +94,9 @@ export class KafkaPublisher
 
   /** Sends each record idempotently (acks=all); one outcome per record, in order. */
   send(records: OutgoingRecord[]): Promise<SendOutcome[]> {
+    if (records.length === 0) {
+      return Promise.resolve([]);
+    }
     const timeoutMs = this.policy.deadlineMs;
     const outcomes = new Array<SendOutcome>(records.length);
     return new Promise<SendOutcome[]>((resolve) => {

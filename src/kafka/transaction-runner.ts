@@ -52,6 +52,7 @@ export class TransactionRunner {
   run(records: OutgoingRecord[]): Promise<SendOutcome[]> {
     const deadline = Date.now() + this.policy.deadlineMs;
     let begun = false;
+    let answered = false;
     let late: ((acks: RecordAck[] | undefined) => void) | undefined;
     return new Promise<SendOutcome[]>((resolve) => {
       const entry = this.deadlines.start(() => {
@@ -60,6 +61,7 @@ export class TransactionRunner {
           `the transaction did not complete within ${this.policy.deadlineMs} ms`,
           'SendTimeout',
         );
+        answered = true;
         if (!begun) {
           resolve(records.map(() => ({ status: 'not-sent', error })));
           return;
@@ -67,7 +69,9 @@ export class TransactionRunner {
         const settled = new Promise<RecordAck[] | undefined>((r) => (late = r));
         resolve(records.map((_, i) => ({ status: 'unknown', error, settled: settled.then((a) => a?.[i]) })));
       });
-      const run = this.attempts(records, deadline, () => (begun = true)).then((result) => {
+      // A transaction begins only while its caller waits: one told "not sent" at the deadline never begins.
+      const begin = (): boolean => !answered && (begun = true);
+      const run = this.attempts(records, deadline, begin).then((result) => {
         if (!entry.settle()) {
           late?.(Array.isArray(result) ? result : undefined);
           return;
@@ -96,7 +100,7 @@ export class TransactionRunner {
   private async attempts(
     records: OutgoingRecord[],
     deadline: number,
-    begin: () => void,
+    begin: () => boolean,
   ): Promise<RecordAck[] | TransactionFailure> {
     for (let attempt = 1; ; attempt += 1) {
       const producer =
@@ -109,8 +113,7 @@ export class TransactionRunner {
             false,
           );
         }
-        begin();
-        result = await this.transaction(producer, records);
+        result = await this.transaction(producer, records, begin);
       } finally {
         const next = this.waiting.shift();
         if (next) {
@@ -133,9 +136,11 @@ export class TransactionRunner {
     }
   }
 
+  /** One transaction; `begin` says whether it may still begin (its caller waits) and marks it begun. */
   private async transaction(
     transactional: SupervisedProducer,
     records: OutgoingRecord[],
+    begin: () => boolean,
   ): Promise<RecordAck[] | TransactionFailure> {
     const notCommitted = (error: unknown): TransactionFailure =>
       new TransactionFailure(classifyKafkaError(error), false);
@@ -167,6 +172,11 @@ export class TransactionRunner {
       indexOf.set(slot, index + 1);
       return index;
     });
+    if (!begin()) {
+      return notCommitted(
+        new KafkaSendError(KafkaFailureKind.Unreachable, 'the send deadline passed', 'SendTimeout'),
+      );
+    }
     const transaction = await producer.transaction().catch((error: unknown) => {
       void transactional.replace(`could not begin a transaction: ${(error as Error).message}`);
       return notCommitted(error);

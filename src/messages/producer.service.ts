@@ -222,8 +222,16 @@ export class ProducerService {
       this.metrics.inFlightSends.set(this.inFlight);
     };
     const stopTimer = this.metrics.sendTime.startTimer({ topic });
-    const outcomes = await send(records);
-    stopTimer();
+    let outcomes: SendOutcome[];
+    try {
+      outcomes = await send(records);
+    } catch (error) {
+      settled();
+      endSpan(trace.span, error);
+      throw error;
+    } finally {
+      stopTimer();
+    }
     const failed = outcomes.find((outcome) => outcome.status !== 'acknowledged');
     if (!failed) {
       settled();
