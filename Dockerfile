@@ -8,8 +8,8 @@ FROM node:24-bookworm-slim AS build
 # swagger-ui-dist's postinstall reports installs to Scarf unless told not to.
 ENV SCARF_ANALYTICS=false
 WORKDIR /app
-# patches/: kafkajs, @nestjs/common, class-validator and fastify, patched at install (patch-package, the
-# postinstall script); README's Project layout says what.
+# patches/ must be in place before npm ci: its postinstall (patch-package --error-on-fail) patches kafkajs and
+# fails the build when a patch does not apply (patches/README.md says what each one changes).
 COPY package.json package-lock.json ./
 COPY patches ./patches
 RUN npm ci --no-audit --no-fund

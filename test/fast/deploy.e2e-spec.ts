@@ -240,11 +240,11 @@ describe('Dockerfile', () => {
     expect(runtime).toMatch(/NODE_ENV=production/);
   });
 
-  it('has patches/ in place before every npm ci, whose postinstall (patch-package) applies them', () => {
+  it('has patches/ in place before every npm ci, whose postinstall (patch-package --error-on-fail) applies them or fails the build', () => {
     const { scripts } = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
     const installing = stages.filter((stage) => /^RUN npm ci\b/m.test(stage));
 
-    expect(scripts.postinstall).toBe('patch-package');
+    expect(scripts.postinstall).toBe('patch-package --error-on-fail');
     expect(installing).toHaveLength(2);
     for (const stage of installing) {
       const copied = stage.search(/^COPY patches \.\/patches$/m);
