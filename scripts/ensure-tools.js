@@ -27,6 +27,11 @@ const TOOLS = [
   { program: 'promtool', pkg: 'prometheus', why: 'checks the metrics exposition' },
   { program: 'openssl', pkg: 'openssl', why: 'makes the certificates of the SASL_SSL test broker' },
   { program: 'chromium', pkg: 'chromium', why: 'opens /api/docs in a real browser' },
+  {
+    program: 'redis-server',
+    pkg: 'redis-server',
+    why: 'the shared Idempotency-Key store of the scale-out tests (started by the tests, not as a service)',
+  },
 ];
 
 /** Where Debian's chromium package puts the browser; the Swagger UI test drives it with playwright-core. */
