@@ -75,7 +75,8 @@ const EXAMPLES: Record<ErrorCode, { message: string; details?: FieldError[] }> =
     message: 'This Idempotency-Key was already used with a different request',
   },
   [ErrorCode.IdempotencyStoreUnavailable]: {
-    message: 'The Idempotency-Key store did not answer within 500 ms; the message was not sent',
+    message:
+      'The Idempotency-Key store is unreachable or did not answer within 500 ms; the message was not sent',
   },
   [ErrorCode.PayloadTooLarge]: { message: 'Request body exceeds 1048576 bytes' },
   [ErrorCode.RecordTooLarge]: { message: 'The broker rejected the record as too large for demo-topic' },

@@ -54,7 +54,8 @@ export class RedisIdempotencyStore
   private readonly logger = new Logger(RedisIdempotencyStore.name);
   private readonly renewals = new Set<NodeJS.Timeout>();
   private readonly address: string;
-  private connected = false;
+  /** Until the first failure, so that a store down at start-up is logged once too. */
+  private reachable = true;
 
   constructor(
     private readonly client: RedisClientType,
@@ -69,20 +70,20 @@ export class RedisIdempotencyStore
 
   onApplicationBootstrap(): void {
     this.client.on('ready', () => {
-      this.connected = true;
+      this.reachable = true;
       this.logger.log(`Idempotency-Key store connected: ${this.address}`);
     });
     // One line per outage, not one per reconnect attempt.
     this.client.on('error', (error: Error) => {
-      if (this.connected) {
-        this.logger.warn(`Idempotency-Key store ${this.address} lost: ${error.message}`);
+      if (this.reachable) {
+        this.logger.warn(
+          `Idempotency-Key store ${this.address} unreachable (keyed requests get 503 until it is back): ${error.message}`,
+        );
       }
-      this.connected = false;
+      this.reachable = false;
     });
     // Start-up does not wait for the store: keyed requests get 503 until it answers, the rest are served.
-    this.client.connect().catch((error: Error) => {
-      this.logger.warn(`Idempotency-Key store ${this.address} not reachable yet: ${error.message}`);
-    });
+    this.client.connect().catch(() => undefined);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -90,8 +91,13 @@ export class RedisIdempotencyStore
       clearInterval(timer);
     }
     this.renewals.clear();
-    // close() waits for the commands in flight (each bounded), e.g. answers stored by the final flush.
-    await this.client.close().catch(() => this.client.destroy());
+    // close() waits for the commands in flight (each bounded), e.g. answers stored by the final flush; a
+    // client that is not connected (the store is down) has nothing to wait for.
+    try {
+      await this.client.close();
+    } catch {
+      this.client.destroy();
+    }
   }
 
   async claim(scope: string, fingerprint: string): Promise<ClaimResult> {
@@ -114,7 +120,7 @@ export class RedisIdempotencyStore
       }
       throw new ServiceError(
         ErrorCode.IdempotencyStoreUnavailable,
-        `The Idempotency-Key store did not answer within ${this.config.timeoutMs} ms; the message was not sent`,
+        `The Idempotency-Key store is unreachable or did not answer within ${this.config.timeoutMs} ms; the message was not sent`,
         { retryAfterSeconds: 1, cause: error },
       );
     }
@@ -139,23 +145,29 @@ export class RedisIdempotencyStore
     const renewal = setInterval(() => {
       void this.settle('renew', key, claimValue, RENEW, [String(this.config.leaseMs)]).then((held) => {
         if (held === 0) {
-          stop();
+          // Lost (the store was unreachable for a whole lease): another request may own the key now.
+          this.logger.warn(`The in-flight claim of Idempotency-Key ${key} expired before its send settled`);
+          stopRenewal();
         }
       });
     }, this.config.leaseMs / 3);
     renewal.unref();
     this.renewals.add(renewal);
-    let settled = false;
-    const stop = (): boolean => {
+    const stopRenewal = (): void => {
       clearInterval(renewal);
       this.renewals.delete(renewal);
+    };
+    let settled = false;
+    /** True the first time only: a claim settles once. */
+    const settle = (): boolean => {
+      stopRenewal();
       const first = !settled;
       settled = true;
       return first;
     };
     return {
       complete: async (body) => {
-        if (!stop()) {
+        if (!settle()) {
           return;
         }
         const answer = JSON.stringify({ f: fingerprint, b: body } satisfies Stored);
@@ -168,7 +180,7 @@ export class RedisIdempotencyStore
         }
       },
       release: async () => {
-        if (stop()) {
+        if (settle()) {
           await this.settle('release', key, claimValue, RELEASE, []);
         }
       },
