@@ -4,8 +4,9 @@
  * Starts its own broker and redis-server (Debian's package), then one service instance per store and,
  * against each, the same fixed request rate (autocannon) without and with a fresh key per request
  * (so every keyed request claims and stores: the expensive path, never a replay). Prints latency
- * percentiles and the service's CPU time per request. BENCH_SECONDS (default 10) and BENCH_RATE (req/s,
- * default 300) set each phase.
+ * percentiles and the service's CPU time per request. BENCH_SECONDS (default 10), BENCH_RATE (req/s,
+ * default 300; 0: as fast as the connections go) and BENCH_CONNECTIONS (default 16; 1 with BENCH_RATE=0:
+ * one request at a time, the uncontended latency) set each phase.
  */
 'use strict';
 
@@ -18,7 +19,8 @@ const { ServiceProcess } = require('./service-process');
 
 const ROOT = path.resolve(__dirname, '..');
 const SECONDS = Number(process.env.BENCH_SECONDS || 10);
-const RATE = Number(process.env.BENCH_RATE || 300);
+const RATE = Number(process.env.BENCH_RATE ?? 300);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 16);
 const BROKER = 'bench-idempotency';
 const BODY = JSON.stringify({ content: 'x'.repeat(900), type: 'INFO' });
 
@@ -41,8 +43,8 @@ function phase(url, keyed) {
   let n = 0;
   return autocannon({
     url: `${url}/api/messages`,
-    connections: 16,
-    overallRate: RATE,
+    connections: CONNECTIONS,
+    ...(RATE > 0 ? { overallRate: RATE } : {}),
     duration: SECONDS,
     requests: [
       {
@@ -110,7 +112,8 @@ async function main() {
     redis.stop();
     await localKafka.stop({ name: BROKER });
   }
-  process.stdout.write(`${RATE} req/s for ${SECONDS} s per phase, 1 KiB messages, latency in ms\n`);
+  const rate = RATE > 0 ? `${RATE} req/s` : 'closed loop';
+  process.stdout.write(`${rate}, ${CONNECTIONS} connections, ${SECONDS} s per phase, 1 KiB messages, ms\n`);
   console.table(rows);
 }
 
