@@ -1,5 +1,5 @@
 import * as localKafka from '../scripts/kafka/local-kafka';
-import { ServiceProcess, spawnService, uniqueTopic } from './support/app';
+import { RunningApp, ServiceProcess, spawnService, startApp, uniqueTopic } from './support/app';
 import { eventually } from './support/eventually';
 import { expectErrorShape, HttpResult, post } from './support/http';
 import { kcatReadAll } from './support/kcat';
@@ -217,5 +217,43 @@ describe('Idempotency-Key shared through Redis by two instances, one with WORKER
     expect(await (await fetch(`${single.url}/actuator/health/idempotencyStore`)).json()).toMatchObject({
       status: 'UP',
     });
+  });
+});
+
+describe('Idempotency-Key store over TLS, with a user and password in the URL (rediss://)', () => {
+  const topic = uniqueTopic('tls-keys');
+  let redis: TestRedis;
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    redis = await startRedis({ tls: true, user: { name: 'producer', password: 's3cret/pw' } });
+    running = await startApp({
+      KAFKA_TOPIC: topic,
+      IDEMPOTENCY_STORE_URL: redis.url,
+      IDEMPOTENCY_STORE_CA_FILE: redis.caFile!,
+    });
+  });
+  afterAll(async () => {
+    await running?.close();
+    await redis?.stop();
+  });
+
+  it('claims, stores and replays keys through it, and shows it in health without the credentials', async () => {
+    const component = await eventually(async () => {
+      const body = (await (await fetch(`${running.url}/actuator/health/idempotencyStore`)).json()) as {
+        status: string;
+        details: { address: string };
+      };
+      expect(body.status).toBe('UP');
+      return body;
+    });
+    expect(component.details.address).toMatch(/^rediss:\/\/127\.0\.0\.1:\d+$/);
+
+    const first = await send(running.url, 'tls-1', 'over TLS');
+    const again = await send(running.url, 'tls-1', 'over TLS');
+    expect([first.status, again.status]).toEqual([200, 200]);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(first.body);
+    expect(recordsWithKey(topic, 'tls-1')).toHaveLength(1);
   });
 });

@@ -56,6 +56,7 @@ describe(AppConfig.name, () => {
         }).idempotency.store,
       ).toEqual({
         url: 'rediss://app:pw@redis:6380',
+        ca: undefined,
         prefix: 'orders:idempotency:',
         timeoutMs: 500,
         leaseMs: 13000,

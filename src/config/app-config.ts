@@ -78,7 +78,15 @@ export class AppConfig {
     maxKeys: number;
     maxBytes: number;
     /** The shared store, when IDEMPOTENCY_STORE_URL is set; keys stay in memory otherwise. */
-    store?: { url: string; prefix: string; timeoutMs: number; leaseMs: number; inReadiness: boolean };
+    store?: {
+      url: string;
+      /** The CA certificate(s) to verify a rediss:// store with, when not the system's. */
+      ca?: string;
+      prefix: string;
+      timeoutMs: number;
+      leaseMs: number;
+      inReadiness: boolean;
+    };
   };
   readonly security: { apiKeys: string[]; actuatorRequiresApiKey: boolean };
   /** POST /api/events: on or off, the default topic, and the topic of each routed event type. */
@@ -203,6 +211,7 @@ export class AppConfig {
       store: env.IDEMPOTENCY_STORE_URL
         ? {
             url: env.IDEMPOTENCY_STORE_URL,
+            ca: readSecret('IDEMPOTENCY_STORE_CA_FILE', env.IDEMPOTENCY_STORE_CA_FILE),
             prefix: env.IDEMPOTENCY_STORE_PREFIX ?? `${env.APP_NAME}:idempotency:`,
             timeoutMs: env.IDEMPOTENCY_STORE_TIMEOUT_MS,
             leaseMs: env.IDEMPOTENCY_LEASE_MS ?? env.SEND_TIMEOUT_MS + 5000,

@@ -270,6 +270,11 @@ export class Environment {
   })
   IDEMPOTENCY_STORE_URL?: string;
 
+  /** A PEM file of the CA that signed the store's certificate (rediss:// with a private CA); else the system's CAs. */
+  @IsOptional()
+  @IsString()
+  IDEMPOTENCY_STORE_CA_FILE?: string;
+
   /** Prefix of every key the service writes to the shared store (default: `<APP_NAME>:idempotency:`). */
   @IsOptional()
   @IsString()

@@ -28,6 +28,8 @@ export function createStoreClient(config: StoreConfig): RedisClientType {
     url: config.url,
     disableOfflineQueue: true,
     socket: {
+      // rediss:// turns TLS on; a private CA is added to verify the server's certificate with.
+      ...(config.ca && config.url.startsWith('rediss:') ? { tls: true as const, ca: config.ca } : {}),
       connectTimeout: config.timeoutMs,
       // Reconnect forever, at most every 2 s: the store coming back must not need a restart.
       reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000),

@@ -1,10 +1,18 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { connect } from 'node:net';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { connect, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as connectTls } from 'node:tls';
 import * as localKafka from '../../scripts/kafka/local-kafka';
+import { certificates } from './secure-broker';
 
 /** A real redis-server of the test's own: no persistence, on a free port of 127.0.0.1. */
 export interface TestRedis {
+  /** With the user's name and password, and rediss:// when TLS is on. */
   url: string;
+  /** The CA file that signed the server's certificate (TLS only). */
+  caFile?: string;
   /** Stops the server (SIGKILL: its keys are gone, as when a store without persistence is lost). */
   stop(): Promise<void>;
   /** Starts it again on the same port, empty. */
@@ -14,16 +22,17 @@ export interface TestRedis {
   resume(): void;
 }
 
-/** Resolves once `PONG` comes back on a fresh connection; rejects otherwise. */
-function ping(port: number): Promise<void> {
+/** Resolves once the server answers PING on a fresh connection (PONG, or NOAUTH with a user); rejects otherwise. */
+function ping(port: number, ca?: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port });
+    const socket: Socket = ca
+      ? connectTls({ host: '127.0.0.1', port, ca }, () => socket.write('PING\r\n'))
+      : connect({ host: '127.0.0.1', port }, () => socket.write('PING\r\n'));
     socket.setTimeout(500, () => socket.destroy(new Error('no answer to PING')));
     socket.once('error', reject);
-    socket.once('connect', () => socket.write('PING\r\n'));
     socket.once('data', (data) => {
       socket.destroy();
-      if (data.toString().startsWith('+PONG')) {
+      if (/^(\+PONG|-NOAUTH)/.test(data.toString())) {
         resolve();
       } else {
         reject(new Error(`unexpected answer to PING: ${data.toString()}`));
@@ -34,10 +43,29 @@ function ping(port: number): Promise<void> {
 
 /**
  * Starts `redis-server` (Debian's package; scripts/ensure-tools.js installs it) and waits until it answers.
- * Never skips: a server that cannot be started fails the test with its output.
+ * Never skips: a server that cannot be started fails the test with its output. `tls` serves TLS only (a
+ * throwaway CA); `user` replaces the passwordless default user with an ACL user.
  */
-export async function startRedis(): Promise<TestRedis> {
+export async function startRedis(
+  options: { tls?: boolean; user?: { name: string; password: string } } = {},
+): Promise<TestRedis> {
   const port = await localKafka.freePort();
+  const args = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  let caFile: string | undefined;
+  if (options.tls) {
+    const dir = mkdtempSync(join(tmpdir(), 'redis-tls-'));
+    caFile = certificates(dir).caFile;
+    args.push('--port', '0', '--tls-port', String(port), '--tls-auth-clients', 'no');
+    args.push('--tls-cert-file', join(dir, 'server.crt'), '--tls-key-file', join(dir, 'server.key'));
+    args.push('--tls-ca-cert-file', caFile);
+  } else {
+    args.push('--port', String(port));
+  }
+  if (options.user) {
+    args.push('--user', options.user.name, 'on', `>${options.user.password}`, '~*', '+@all');
+    args.push('--user', 'default', 'off');
+  }
+  const ca = caFile && readFileSync(caFile, 'utf8');
   let child: ChildProcess | undefined;
   const killNow = (): void => {
     child?.kill('SIGKILL');
@@ -46,11 +74,7 @@ export async function startRedis(): Promise<TestRedis> {
 
   const launch = async (): Promise<void> => {
     let output = '';
-    const started = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const started = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = started;
     started.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     started.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -62,7 +86,7 @@ export async function startRedis(): Promise<TestRedis> {
     const deadline = Date.now() + 10_000;
     for (;;) {
       try {
-        await Promise.race([ping(port), spawnError]);
+        await Promise.race([ping(port, ca), spawnError]);
         return;
       } catch (error) {
         if (started.exitCode !== null || Date.now() > deadline) {
@@ -87,8 +111,12 @@ export async function startRedis(): Promise<TestRedis> {
   };
 
   await launch();
+  const credentials = options.user
+    ? `${options.user.name}:${encodeURIComponent(options.user.password)}@`
+    : '';
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `${options.tls ? 'rediss' : 'redis'}://${credentials}127.0.0.1:${port}`,
+    caFile,
     stop,
     restart: async () => {
       await stop();
