@@ -43,6 +43,16 @@ describe(IdempotencyStoreModule.name, () => {
     expect(moduleRef.get(HealthRegistry).entries()).toEqual([]);
   });
 
+  it('does not connect to the shared store when IDEMPOTENCY_ENABLED=false', async () => {
+    const moduleRef = await build({
+      IDEMPOTENCY_STORE_URL: 'redis://redis:6379',
+      IDEMPOTENCY_ENABLED: 'false',
+    });
+
+    expect(moduleRef.get(IDEMPOTENCY_STORE)).toBeInstanceOf(MemoryIdempotencyStore);
+    expect(moduleRef.get(HealthRegistry).entries()).toEqual([]);
+  });
+
   it('shows the shared store as the idempotencyStore health component, outside readiness by default', async () => {
     const moduleRef = await build({ IDEMPOTENCY_STORE_URL: 'redis://redis:6379' }, sharedStore);
 

@@ -7,8 +7,9 @@ import { MemoryIdempotencyStore } from './memory-idempotency.store';
 import { createStoreClient, RedisIdempotencyStore } from './redis-idempotency.store';
 
 function createStore(config: AppConfig, metrics: Metrics): IdempotencyStore {
-  const { store, ttlMs } = config.idempotency;
-  return store
+  const { enabled, store, ttlMs } = config.idempotency;
+  // With IDEMPOTENCY_ENABLED=false no key is ever claimed: no connection to the store either.
+  return enabled && store
     ? new RedisIdempotencyStore(createStoreClient(store), store, ttlMs, metrics)
     : new MemoryIdempotencyStore(config.idempotency, metrics);
 }
