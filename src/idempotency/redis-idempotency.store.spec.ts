@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { Logger } from '@nestjs/common';
 import { ClientOfflineError, RedisClientType, TimeoutReadError } from '@redis/client';
 import { ErrorCode, ServiceError } from '../common/errors';
@@ -21,11 +22,12 @@ function make() {
       IDEMPOTENCY_KEY_TTL_MS: String(TTL_MS),
     }),
   );
-  const client = {
+  const client = Object.assign(new EventEmitter(), {
+    connect: jest.fn().mockResolvedValue(undefined),
     set: jest.fn().mockResolvedValue(null),
     eval: jest.fn().mockResolvedValue('OK'),
     ping: jest.fn().mockResolvedValue('PONG'),
-  };
+  });
   const metrics = new Metrics();
   const sut = new RedisIdempotencyStore(
     client as unknown as RedisClientType,
@@ -178,5 +180,23 @@ describe(RedisIdempotencyStore.name, () => {
       status: 'UP',
       details: { store: 'redis', address: 'redis://redis.example:6380/2' },
     });
+  });
+
+  it('connects in the background at start-up and logs one line per outage, not one per reconnect attempt', () => {
+    const { sut, client } = make();
+    const warned = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+
+    sut.onApplicationBootstrap();
+    client.emit('error', new Error('connect ECONNREFUSED'));
+    client.emit('error', new Error('connect ECONNREFUSED'));
+    client.emit('ready');
+    client.emit('error', new Error('Socket closed unexpectedly'));
+
+    expect(client.connect).toHaveBeenCalledTimes(1);
+    expect(warned.mock.calls.map(([line]) => String(line))).toEqual([
+      expect.stringContaining('connect ECONNREFUSED'),
+      expect.stringContaining('Socket closed unexpectedly'),
+    ]);
+    warned.mockRestore();
   });
 });
