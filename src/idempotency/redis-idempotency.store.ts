@@ -118,7 +118,7 @@ export class RedisIdempotencyStore
       if (error instanceof TimeoutReadError) {
         // The SET was sent and may still run once the server answers: take the claim back (if it is ours)
         // so the key is not blocked for a whole lease. Best effort: if the store is gone, the lease frees it.
-        void this.settle('release', key, claimValue, RELEASE, []);
+        void this.ownerChecked('release', key, claimValue, RELEASE, []);
       }
       throw new ServiceError(
         ErrorCode.IdempotencyStoreUnavailable,
@@ -145,7 +145,7 @@ export class RedisIdempotencyStore
 
   private claimOf(key: string, claimValue: string, fingerprint: string): KeyClaim {
     const renewal = setInterval(() => {
-      void this.settle('renew', key, claimValue, RENEW, [String(this.config.leaseMs)]).then((held) => {
+      void this.ownerChecked('renew', key, claimValue, RENEW, [String(this.config.leaseMs)]).then((held) => {
         if (held === 0) {
           // Lost (the store was unreachable for a whole lease): another request may own the key now.
           this.logger.warn(`The in-flight claim of Idempotency-Key ${key} expired before its send settled`);
@@ -173,7 +173,10 @@ export class RedisIdempotencyStore
           return;
         }
         const answer = JSON.stringify({ f: fingerprint, b: body } satisfies Stored);
-        const stored = await this.settle('complete', key, claimValue, COMPLETE, [answer, String(this.ttlMs)]);
+        const stored = await this.ownerChecked('complete', key, claimValue, COMPLETE, [
+          answer,
+          String(this.ttlMs),
+        ]);
         if (stored === undefined || stored === null) {
           // Kafka has the records and the caller gets its 200; only a retry with this key would publish again.
           this.logger.error(
@@ -183,14 +186,14 @@ export class RedisIdempotencyStore
       },
       release: async () => {
         if (settle()) {
-          await this.settle('release', key, claimValue, RELEASE, []);
+          await this.ownerChecked('release', key, claimValue, RELEASE, []);
         }
       },
     };
   }
 
   /** Runs one owner-checked script; its reply, or undefined when the store failed (counted and timed). */
-  private async settle(
+  private async ownerChecked(
     operation: Operation,
     key: string,
     claimValue: string,
