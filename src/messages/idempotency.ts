@@ -41,7 +41,9 @@ export function idempotentSendOf(req: FastifyRequest): IdempotentSend | undefine
  * stored answer (same status and body, with `Idempotent-Replayed: true`) without producing again; a repeat
  * while the first is in flight gets 409; the same key with another body or query gets 422; a malformed key
  * 400. Only acknowledged sends are stored: a failure that certainly wrote nothing frees the key, and an
- * unknown outcome keeps the key in flight until the send settles, then stores or frees it.
+ * unknown outcome keeps the key in flight until the send settles, then stores or frees it. Keys live in the
+ * IdempotencyStore (src/idempotency: this process's memory, or Redis shared by every instance); a store
+ * that cannot claim the key refuses the request with 503 IDEMPOTENCY_STORE_UNAVAILABLE.
  *
  * A Fastify preHandler hook rather than a Nest interceptor: an interceptor puts an RxJS pipeline around
  * every produce request, keyed or not (a quarter of the CPU per request, measured), where this costs a
