@@ -164,6 +164,35 @@ describe('Idempotency-Key shared through Redis by two instances, one with WORKER
     }
   }, 90_000);
 
+  it('when storing the answer fails after Kafka acknowledged, the client still gets its 200, and the failure is counted', async () => {
+    // In-process, with a 1 s linger: time to freeze Redis between the claim and the acknowledgement.
+    const lingering = await startApp({ ...storeEnv(), KAFKA_TOPIC: topic, KAFKA_PRODUCER_LINGER_MS: '1000' });
+    const scrape = async (): Promise<string> => (await fetch(`${lingering.url}/actuator/prometheus`)).text();
+    try {
+      const answer = send(lingering.url, 'after-ack-1', 'acknowledged, not stored');
+      await eventually(
+        async () => expect(await scrape()).toContain('http_idempotency_requests_total{outcome="new"} 1'),
+        5000,
+        20,
+      );
+      redis.pause();
+      let answered: HttpResult;
+      try {
+        answered = await answer;
+      } finally {
+        redis.resume();
+      }
+      expect(answered.status).toBe(200);
+      expect(answered.body).toMatchObject({ status: 'success', topic });
+      expect(await scrape()).toMatch(
+        /http_idempotency_store_errors_total\{operation="complete",error="TimeoutReadError"\} 1/,
+      );
+      expect(recordsWithKey(topic, 'after-ack-1')).toHaveLength(1);
+    } finally {
+      await lingering.close();
+    }
+  });
+
   it('a store that stops answering gives keyed requests 503 IDEMPOTENCY_STORE_UNAVAILABLE within the bound', async () => {
     redis.pause();
     try {
