@@ -282,8 +282,9 @@ export class Environment {
   IDEMPOTENCY_STORE_PREFIX?: string;
 
   /**
-   * Longest a keyed request waits on the shared store (connect, claim, store the answer); past it the
-   * request is answered 503 IDEMPOTENCY_STORE_UNAVAILABLE and nothing is published.
+   * Longest one round trip to the shared store may take (connect included). A keyed request makes two: the
+   * claim (past the bound: 503 IDEMPOTENCY_STORE_UNAVAILABLE, nothing published) and storing the answer
+   * after Kafka acknowledged (past the bound: the 200 is sent anyway, the failure logged and counted).
    */
   @Type(() => Number)
   @IsInt()
