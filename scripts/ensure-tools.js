@@ -28,6 +28,11 @@ const TOOLS = [
   { program: 'openssl', pkg: 'openssl', why: 'makes the certificates of the SASL_SSL test broker' },
   { program: 'chromium', pkg: 'chromium', why: 'opens /api/docs in a real browser' },
   { program: 'curl', pkg: 'curl', why: "runs the documentation's curl examples against the live service" },
+  {
+    program: 'redis-server',
+    pkg: 'redis-server',
+    why: 'the shared Idempotency-Key store of the scale-out tests (started by the tests, not as a service)',
+  },
 ];
 
 /** Where Debian's chromium package puts the browser; the Swagger UI test drives it with playwright-core. */

@@ -108,6 +108,7 @@ describe(AllExceptionsFilter.name, () => {
     [ErrorCode.HeadersTooLarge, 431, 'Request Header Fields Too Large'],
     [ErrorCode.KafkaRejected, 502, 'Bad Gateway'],
     [ErrorCode.KafkaOutcomeUnknown, 503, 'Service Unavailable'],
+    [ErrorCode.IdempotencyStoreUnavailable, 503, 'Service Unavailable'],
   ])('answers %s with %i %s', async (code, status, reason) => {
     thrown = new ServiceError(code, 'refused');
 

@@ -74,6 +74,10 @@ const EXAMPLES: Record<ErrorCode, { message: string; details?: FieldError[] }> =
   [ErrorCode.IdempotencyKeyMismatch]: {
     message: 'This Idempotency-Key was already used with a different request',
   },
+  [ErrorCode.IdempotencyStoreUnavailable]: {
+    message:
+      'The Idempotency-Key store is unreachable or did not answer within 500 ms; the message was not sent',
+  },
   [ErrorCode.PayloadTooLarge]: { message: 'Request body exceeds 1048576 bytes' },
   [ErrorCode.RecordTooLarge]: { message: 'The broker rejected the record as too large for demo-topic' },
   [ErrorCode.NotAcceptable]: {
@@ -105,7 +109,7 @@ const DESCRIPTIONS: Record<number, string> = {
   502: 'Kafka refused the message for good; it was not sent',
   408: 'The client did not send the whole request within HTTP_REQUEST_TIMEOUT_MS (or its headers within HTTP_HEADERS_TIMEOUT_MS)',
   431: 'The request line and headers exceed HTTP_MAX_HEADER_BYTES',
-  503: 'Try again later (Retry-After says when). KAFKA_OUTCOME_UNKNOWN: a produce request carrying the record failed or was still in flight at SEND_TIMEOUT_MS, it may have been written. Every other code: certainly not sent (Kafka unreachable, credentials refused, topic missing, too many sends in flight, or shutting down)',
+  503: 'Try again later (Retry-After says when). KAFKA_OUTCOME_UNKNOWN: a produce request carrying the record failed or was still in flight at SEND_TIMEOUT_MS, it may have been written. Every other code: certainly not sent (Kafka unreachable, credentials refused, topic missing, too many sends in flight, the Idempotency-Key store unavailable, or shutting down)',
 };
 
 /** Every failure a publish to Kafka can answer with, whatever the endpoint (each adds its own). */

@@ -75,6 +75,7 @@ export function statusOf(code: ErrorCode): number {
     case ErrorCode.KafkaAuthenticationFailed:
     case ErrorCode.TopicNotFound:
     case ErrorCode.ShuttingDown:
+    case ErrorCode.IdempotencyStoreUnavailable:
       return 503;
   }
 }

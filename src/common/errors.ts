@@ -18,6 +18,8 @@ export enum ErrorCode {
   IdempotencyKeyInUse = 'IDEMPOTENCY_KEY_IN_USE',
   /** This Idempotency-Key was used with a different request. */
   IdempotencyKeyMismatch = 'IDEMPOTENCY_KEY_MISMATCH',
+  /** The shared Idempotency-Key store did not answer in time: the keyed request was not processed (nothing sent). */
+  IdempotencyStoreUnavailable = 'IDEMPOTENCY_STORE_UNAVAILABLE',
   Overloaded = 'OVERLOADED',
   /** The message was certainly not written: retrying cannot duplicate it. */
   KafkaUnavailable = 'KAFKA_UNAVAILABLE',

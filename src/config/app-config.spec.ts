@@ -41,4 +41,41 @@ describe(AppConfig.name, () => {
       expect(config.provisionedTopics.map((topic) => topic.name)).toEqual(['demo-topic', 'feedback-topic']);
     });
   });
+
+  describe('idempotency.store', () => {
+    it('is absent without IDEMPOTENCY_STORE_URL: keys stay in memory', () => {
+      expect(configOf({}).idempotency.store).toBeUndefined();
+    });
+
+    it('takes its lease from SEND_TIMEOUT_MS plus 5 s and its prefix from APP_NAME unless they are set', () => {
+      expect(
+        configOf({
+          IDEMPOTENCY_STORE_URL: 'rediss://app:pw@redis:6380',
+          APP_NAME: 'orders',
+          SEND_TIMEOUT_MS: '8000',
+        }).idempotency.store,
+      ).toEqual({
+        url: 'rediss://app:pw@redis:6380',
+        ca: undefined,
+        prefix: 'orders:idempotency:',
+        timeoutMs: 500,
+        leaseMs: 13000,
+        inReadiness: false,
+      });
+      expect(
+        configOf({
+          IDEMPOTENCY_STORE_URL: 'redis://redis',
+          IDEMPOTENCY_STORE_PREFIX: 'p:',
+          IDEMPOTENCY_LEASE_MS: '20000',
+          IDEMPOTENCY_STORE_IN_READINESS: 'true',
+        }).idempotency.store,
+      ).toMatchObject({ prefix: 'p:', leaseMs: 20000, inReadiness: true });
+    });
+
+    it('refuses a store URL that is not redis:// or rediss://, naming the variable', () => {
+      expect(() => configOf({ IDEMPOTENCY_STORE_URL: 'http://redis:6379' })).toThrow(
+        /IDEMPOTENCY_STORE_URL=/,
+      );
+    });
+  });
 });

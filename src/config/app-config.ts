@@ -71,7 +71,23 @@ export class AppConfig {
     maxAttempts: number;
     retryBackoffMs: number;
   };
-  readonly idempotency: { enabled: boolean; ttlMs: number; maxKeys: number; maxBytes: number };
+  readonly idempotency: {
+    enabled: boolean;
+    ttlMs: number;
+    /** Bounds of the in-memory store (the default one). */
+    maxKeys: number;
+    maxBytes: number;
+    /** The shared store, when IDEMPOTENCY_STORE_URL is set; keys stay in memory otherwise. */
+    store?: {
+      url: string;
+      /** The CA certificate(s) to verify a rediss:// store with, when not the system's. */
+      ca?: string;
+      prefix: string;
+      timeoutMs: number;
+      leaseMs: number;
+      inReadiness: boolean;
+    };
+  };
   readonly security: { apiKeys: string[]; actuatorRequiresApiKey: boolean };
   /** POST /api/events: on or off, the default topic, and the topic of each routed event type. */
   readonly cloudEvents: { enabled: boolean; topic: TopicSpec; typeTopics: Map<string, TopicSpec> };
@@ -192,6 +208,16 @@ export class AppConfig {
       ttlMs: env.IDEMPOTENCY_KEY_TTL_MS,
       maxKeys: env.IDEMPOTENCY_MAX_KEYS,
       maxBytes: env.IDEMPOTENCY_MAX_BYTES,
+      store: env.IDEMPOTENCY_STORE_URL
+        ? {
+            url: env.IDEMPOTENCY_STORE_URL,
+            ca: readSecret('IDEMPOTENCY_STORE_CA_FILE', env.IDEMPOTENCY_STORE_CA_FILE),
+            prefix: env.IDEMPOTENCY_STORE_PREFIX ?? `${env.APP_NAME}:idempotency:`,
+            timeoutMs: env.IDEMPOTENCY_STORE_TIMEOUT_MS,
+            leaseMs: env.IDEMPOTENCY_LEASE_MS ?? env.SEND_TIMEOUT_MS + 5000,
+            inReadiness: env.IDEMPOTENCY_STORE_IN_READINESS,
+          }
+        : undefined,
     };
   }
 }

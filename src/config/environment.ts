@@ -260,6 +260,53 @@ export class Environment {
   @Min(1024)
   IDEMPOTENCY_MAX_BYTES = 67108864;
 
+  /**
+   * Where Idempotency-Keys live: unset keeps them in this process's memory; `redis://[user:password@]host:port[/db]`
+   * (or `rediss://` for TLS) shares them through Redis or Valkey (7.0 or later) across instances and workers.
+   */
+  @IsOptional()
+  @Matches(/^rediss?:\/\/[^\s]+$/, {
+    message: 'IDEMPOTENCY_STORE_URL must be redis://[user:password@]host[:port][/db] or rediss://…',
+  })
+  IDEMPOTENCY_STORE_URL?: string;
+
+  /** A PEM file of the CA that signed the store's certificate (rediss:// with a private CA); else the system's CAs. */
+  @IsOptional()
+  @IsString()
+  IDEMPOTENCY_STORE_CA_FILE?: string;
+
+  /** Prefix of every key the service writes to the shared store (default: `<APP_NAME>:idempotency:`). */
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  IDEMPOTENCY_STORE_PREFIX?: string;
+
+  /**
+   * Longest one round trip to the shared store may take (connect included). A keyed request makes two: the
+   * claim (past the bound: 503 IDEMPOTENCY_STORE_UNAVAILABLE, nothing published) and storing the answer
+   * after Kafka acknowledged (past the bound: the 200 is sent anyway, the failure logged and counted).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  @Max(10000)
+  IDEMPOTENCY_STORE_TIMEOUT_MS = 500;
+
+  /**
+   * How long an in-flight claim outlives an instance that died holding it (default: SEND_TIMEOUT_MS + 5 s).
+   * A live owner renews its claim every third of this while its send is in flight.
+   */
+  @Type(() => Number)
+  @IsOptional()
+  @IsInt()
+  @Min(1000)
+  IDEMPOTENCY_LEASE_MS?: number;
+
+  /** Whether /actuator/health/readiness includes the shared store (it is always in /actuator/health). */
+  @Transform(bool)
+  @IsBoolean()
+  IDEMPOTENCY_STORE_IN_READINESS = false;
+
   /** Longest a send waits for the broker's acknowledgement, retries included; then 503 (KAFKA_UNAVAILABLE or KAFKA_OUTCOME_UNKNOWN). */
   @Type(() => Number)
   @IsInt()

@@ -7,6 +7,8 @@ import { ErrorCode, ServiceError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { validateEnvironment } from '../config/environment';
 import { Metrics } from '../observability/metrics';
+import { IdempotencyStore } from '../idempotency/idempotency-store';
+import { MemoryIdempotencyStore } from '../idempotency/memory-idempotency.store';
 import { Idempotency, idempotentSendOf } from './idempotency';
 
 /** A keyed POST /api/messages and its reply, as Fastify's hooks see them. */
@@ -22,6 +24,8 @@ function keyed(key: string, body: unknown = { content: 'hi' }) {
     query: {},
   } as unknown as FastifyRequest;
   const sent: { status?: number; headers: Record<string, string>; body?: unknown } = { headers: {} };
+  let replied: () => void = () => undefined;
+  const answered = new Promise<void>((resolve) => (replied = resolve));
   const reply = {
     statusCode: 200,
     sent: false,
@@ -43,19 +47,22 @@ function keyed(key: string, body: unknown = { content: 'hi' }) {
     },
     send(payload: unknown) {
       sent.body = payload;
+      replied();
       return this;
     },
   } as unknown as FastifyReply;
-  return { req, reply, sent };
+  return { req, reply, sent, answered };
 }
 
 /** Runs the preHandler hook: 'through' (on to the handler), the error it refused with, or 'replayed'. */
-function preHandle(sut: Idempotency, request: ReturnType<typeof keyed>): 'through' | 'replayed' | Error {
-  let outcome: 'through' | 'replayed' | Error = 'replayed';
-  sut.preHandler(request.req, request.reply, (error) => {
-    outcome = error ?? 'through';
+function preHandle(
+  sut: Idempotency,
+  request: ReturnType<typeof keyed>,
+): Promise<'through' | 'replayed' | Error> {
+  return new Promise((resolve) => {
+    sut.preHandler(request.req, request.reply, (error) => resolve(error ?? 'through'));
+    void request.answered.then(() => resolve('replayed'));
   });
-  return outcome;
 }
 
 /** The exception filter refusing the request with `code` (the client may have gone: nothing is awaited). */
@@ -66,12 +73,20 @@ function refuse(request: ReturnType<typeof keyed>, code: ErrorCode): void {
   new AllExceptionsFilter().catch(new ServiceError(code, 'the send failed'), host);
 }
 
-/** A first keyed request whose send fails with `code`; returns its settle handle (what ProducerService calls). */
-function failFirst(sut: Idempotency, key: string, code: ErrorCode): (body: unknown) => void {
+/** A first keyed request whose send fails with `code`; returns its settle (what ProducerService calls). */
+async function failFirst(
+  sut: Idempotency,
+  key: string,
+  code: ErrorCode,
+): Promise<(body: unknown) => Promise<void>> {
   const first = keyed(key);
-  expect(preHandle(sut, first)).toBe('through');
+  expect(await preHandle(sut, first)).toBe('through');
   refuse(first, code);
-  return (body) => idempotentSendOf(first.req)!.settle(body);
+  return (body) => {
+    const send = idempotentSendOf(first.req)!;
+    send.settle(body);
+    return send.stored;
+  };
 }
 
 describe(Idempotency.name, () => {
@@ -79,18 +94,22 @@ describe(Idempotency.name, () => {
   beforeAll(() => {
     (PinoLogger as unknown as { root: pino.Logger }).root = pino({ level: 'silent' });
   });
-  const make = (): Idempotency => new Idempotency(new AppConfig(validateEnvironment({})), new Metrics());
+  const make = (store?: IdempotencyStore): Idempotency => {
+    const config = new AppConfig(validateEnvironment({}));
+    const metrics = new Metrics();
+    return new Idempotency(config, metrics, store ?? new MemoryIdempotencyStore(config.idempotency, metrics));
+  };
 
-  it('keeps an unknown outcome in flight (409) until the send settles, then replays what Kafka acknowledged', () => {
+  it('keeps an unknown outcome in flight (409) until the send settles, then replays what Kafka acknowledged', async () => {
     const sut = make();
-    const settle = failFirst(sut, 'k-unknown', ErrorCode.KafkaOutcomeUnknown);
+    const settle = await failFirst(sut, 'k-unknown', ErrorCode.KafkaOutcomeUnknown);
 
-    expect(preHandle(sut, keyed('k-unknown'))).toMatchObject({ code: ErrorCode.IdempotencyKeyInUse });
+    expect(await preHandle(sut, keyed('k-unknown'))).toMatchObject({ code: ErrorCode.IdempotencyKeyInUse });
 
     // The send went through after all: the retry gets that answer, and nothing is produced again.
-    settle({ status: 'success', offset: 7 });
+    await settle({ status: 'success', offset: 7 });
     const replay = keyed('k-unknown');
-    expect(preHandle(sut, replay)).toBe('replayed');
+    expect(await preHandle(sut, replay)).toBe('replayed');
     expect(replay.sent).toEqual({
       status: 200,
       headers: { 'idempotent-replayed': 'true' },
@@ -98,29 +117,43 @@ describe(Idempotency.name, () => {
     });
   });
 
-  it('frees the key when the unknown outcome turns out to be "nothing written"', () => {
+  it('frees the key when the unknown outcome turns out to be "nothing written"', async () => {
     const sut = make();
-    const settle = failFirst(sut, 'k-lost', ErrorCode.KafkaOutcomeUnknown);
-    settle(undefined);
-    expect(preHandle(sut, keyed('k-lost'))).toBe('through');
+    const settle = await failFirst(sut, 'k-lost', ErrorCode.KafkaOutcomeUnknown);
+    await settle(undefined);
+    expect(await preHandle(sut, keyed('k-lost'))).toBe('through');
   });
 
-  it('does not store a failure that certainly wrote nothing, and a late settle of it cannot free a newer request', () => {
+  it('does not store a failure that certainly wrote nothing, and a late settle of it cannot free a newer request', async () => {
     const sut = make();
-    const settle = failFirst(sut, 'k-failed', ErrorCode.KafkaUnavailable);
-    expect(preHandle(sut, keyed('k-failed'))).toBe('through');
-    settle(undefined);
-    expect(preHandle(sut, keyed('k-failed'))).toMatchObject({ code: ErrorCode.IdempotencyKeyInUse });
+    const settle = await failFirst(sut, 'k-failed', ErrorCode.KafkaUnavailable);
+    expect(await preHandle(sut, keyed('k-failed'))).toBe('through');
+    await settle(undefined);
+    expect(await preHandle(sut, keyed('k-failed'))).toMatchObject({ code: ErrorCode.IdempotencyKeyInUse });
   });
 
-  it('refuses the same key with another body (422) and a malformed key (400)', () => {
+  it('refuses the same key with another body (422) and a malformed key (400)', async () => {
     const sut = make();
     const first = keyed('k-body', { content: 'one' });
-    expect(preHandle(sut, first)).toBe('through');
+    expect(await preHandle(sut, first)).toBe('through');
     idempotentSendOf(first.req)!.settle({ status: 'success' });
-    expect(preHandle(sut, keyed('k-body', { content: 'two' }))).toMatchObject({
+    await idempotentSendOf(first.req)!.stored;
+    expect(await preHandle(sut, keyed('k-body', { content: 'two' }))).toMatchObject({
       code: ErrorCode.IdempotencyKeyMismatch,
     });
-    expect(preHandle(sut, keyed('bad key with spaces'))).toMatchObject({ code: ErrorCode.InvalidInput });
+    expect(await preHandle(sut, keyed('bad key with spaces'))).toMatchObject({
+      code: ErrorCode.InvalidInput,
+    });
+  });
+
+  it('answers 503 IDEMPOTENCY_STORE_UNAVAILABLE when the store cannot claim the key, and lets nothing through', async () => {
+    const unavailable = new ServiceError(ErrorCode.IdempotencyStoreUnavailable, 'no answer within 500 ms', {
+      retryAfterSeconds: 1,
+    });
+    const sut = make({ claim: () => Promise.reject(unavailable) });
+    const request = keyed('k-store-down');
+
+    expect(await preHandle(sut, request)).toBe(unavailable);
+    expect(idempotentSendOf(request.req)).toBeUndefined();
   });
 });

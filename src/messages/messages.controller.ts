@@ -27,6 +27,7 @@ const SEND_ERRORS = [
   ErrorCode.SerializationFailed,
   ErrorCode.IdempotencyKeyInUse,
   ErrorCode.IdempotencyKeyMismatch,
+  ErrorCode.IdempotencyStoreUnavailable,
 ];
 
 const single = ([delivery]: DeliveryDto[]): SendResultDto => ({ status: 'success', ...delivery! });
@@ -45,7 +46,7 @@ const batch = (results: DeliveryDto[]): BatchResultDto => ({
   name: 'Idempotency-Key',
   required: false,
   description:
-    'Makes retries safe (draft-ietf-httpapi-idempotency-key-header): a repeat with the same key and request gets the stored answer (header Idempotent-Replayed: true) without producing again; 409 while the first is in flight; 422 for the same key with another request. Keys are remembered IDEMPOTENCY_KEY_TTL_MS (24 h) by the instance that saw them.',
+    'Makes retries safe (draft-ietf-httpapi-idempotency-key-header): a repeat with the same key and request gets the stored answer (header Idempotent-Replayed: true) without producing again; 409 while the first is in flight; 422 for the same key with another request. Keys are remembered IDEMPOTENCY_KEY_TTL_MS (24 h), by the process that saw them or, with IDEMPOTENCY_STORE_URL, by every instance sharing the store (503 IDEMPOTENCY_STORE_UNAVAILABLE when it does not answer).',
   example: '"8e03978e-40d5-43e8-bc93-6894a57f9324"',
 })
 @Controller('api/messages')
@@ -71,11 +72,16 @@ export class MessagesController {
     };
   }
 
-  /** The seed's @Timed: every call is observed, success or not. */
-  private async timed<T>(histogram: Distribution, fn: () => Promise<T>): Promise<T> {
+  /**
+   * The seed's @Timed: every call is observed, success or not. A keyed request is answered once its answer
+   * is in the Idempotency-Key store, so a retry that follows the answer is replayed by any instance.
+   */
+  private async timed<T>(histogram: Distribution, req: FastifyRequest, fn: () => Promise<T>): Promise<T> {
     const stop = histogram.startTimer();
     try {
-      return await fn();
+      const answer = await fn();
+      await idempotentSendOf(req)?.stored;
+      return answer;
     } finally {
       stop();
     }
@@ -94,7 +100,7 @@ export class MessagesController {
     @Query() query: SendOptionsQuery,
     @Req() req: FastifyRequest,
   ): Promise<SendResultDto> {
-    return this.timed(this.metrics.apiSend, async () =>
+    return this.timed(this.metrics.apiSend, req, async () =>
       single([await this.producer.send(message, this.options(req, query.key, single))]),
     );
   }
@@ -107,7 +113,7 @@ export class MessagesController {
   @Post('simple')
   @HttpCode(200)
   sendSimple(@Query() query: SimpleMessageQuery, @Req() req: FastifyRequest): Promise<SendResultDto> {
-    return this.timed(this.metrics.apiSendSimple, async () =>
+    return this.timed(this.metrics.apiSendSimple, req, async () =>
       single([
         await this.producer.send(
           { content: query.content, type: query.type ?? 'INFO' },
@@ -131,7 +137,7 @@ export class MessagesController {
     @Query() query: SendOptionsQuery,
     @Req() req: FastifyRequest,
   ): Promise<BatchResultDto> {
-    return this.timed(this.metrics.apiSendBatch, async () =>
+    return this.timed(this.metrics.apiSendBatch, req, async () =>
       batch(await this.producer.sendBatch(messages, this.options(req, query.key, batch))),
     );
   }

@@ -114,6 +114,16 @@ export class Metrics {
     'http_idempotency_keys',
     'Idempotency-Keys remembered (answered or in flight)',
   );
+  readonly idempotencyStoreTime = histogram(
+    'http_idempotency_store_seconds',
+    'Round trips to the shared Idempotency-Key store (IDEMPOTENCY_STORE_URL), by operation and outcome',
+    ['operation', 'outcome'] as const,
+  );
+  readonly idempotencyStoreErrors = counter(
+    'http_idempotency_store_errors_total',
+    'Shared Idempotency-Key store operations that failed or timed out, by operation and error class',
+    ['operation', 'error'] as const,
+  );
   readonly sendRetries = counter(
     'kafka_producer_send_retries_total',
     'Send attempts retried after a retriable failure',

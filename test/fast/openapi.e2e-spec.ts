@@ -73,6 +73,7 @@ describe('OpenAPI document at /api/docs-json', () => {
       const unavailable = responses['503']!.content!['application/json']!;
       expect(unavailable.schema.$ref).toBe('#/components/schemas/ErrorBodyDto');
       expect(Object.keys(unavailable.examples ?? {}).sort()).toEqual([
+        'IDEMPOTENCY_STORE_UNAVAILABLE',
         'KAFKA_AUTHENTICATION_FAILED',
         'KAFKA_OUTCOME_UNKNOWN',
         'KAFKA_UNAVAILABLE',

@@ -9,7 +9,7 @@ const TEST_BROKER_NAME = process.env.KAFKA_TEST_BROKER_NAME ?? 'test';
  * must answer). Either way the tests read the address from KAFKA_BROKERS. Never skips: no broker, no run.
  */
 export default async function globalSetup(): Promise<void> {
-  // kcat, prometheus, openssl, chromium, java, maven: installed with apt-get if missing, else a loud stop.
+  // kcat, prometheus, openssl, chromium, redis-server, java, maven: installed with apt-get if missing, else a loud stop.
   ensureTools();
   const given = process.env.KAFKA_BROKERS;
   if (given) {

@@ -15,8 +15,11 @@ export interface SecureBroker {
 
 export const USERS = { writer: 'writer-secret', reader: 'reader-secret' } as const;
 
-/** A throwaway CA and a server certificate for 127.0.0.1, made with openssl. */
-function certificates(dir: string): { caFile: string; keystore: string } {
+/**
+ * A throwaway CA and a server certificate for 127.0.0.1, made with openssl in `dir` (ca.pem, server.crt,
+ * server.key; `keystore` is the key and certificate in one PEM, as Kafka reads them).
+ */
+export function certificates(dir: string): { caFile: string; keystore: string } {
   const run = (...args: string[]): void => {
     execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   };

@@ -1,0 +1,42 @@
+import { Inject, Module, OnModuleInit } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { HealthRegistry } from '../observability/health-registry';
+import { Metrics } from '../observability/metrics';
+import { IDEMPOTENCY_STORE, IdempotencyStore } from './idempotency-store';
+import { MemoryIdempotencyStore } from './memory-idempotency.store';
+import { createStoreClient, RedisIdempotencyStore } from './redis-idempotency.store';
+
+function createStore(config: AppConfig, metrics: Metrics): IdempotencyStore {
+  const { enabled, store, ttlMs } = config.idempotency;
+  // With IDEMPOTENCY_ENABLED=false no key is ever claimed: no connection to the store either.
+  return enabled && store
+    ? new RedisIdempotencyStore(createStoreClient(store), store, ttlMs, metrics)
+    : new MemoryIdempotencyStore(config.idempotency, metrics);
+}
+
+/**
+ * Owns where Idempotency-Keys live, chosen by configuration: this process's memory (the default), or Redis
+ * shared by every instance and worker (IDEMPOTENCY_STORE_URL; the only module that imports @redis/client),
+ * which is then the `idempotencyStore` component of /actuator/health (and of readiness when
+ * IDEMPOTENCY_STORE_IN_READINESS is true).
+ */
+@Module({
+  providers: [{ provide: IDEMPOTENCY_STORE, inject: [AppConfig, Metrics], useFactory: createStore }],
+  exports: [IDEMPOTENCY_STORE],
+})
+export class IdempotencyStoreModule implements OnModuleInit {
+  constructor(
+    @Inject(IDEMPOTENCY_STORE) private readonly store: IdempotencyStore,
+    private readonly config: AppConfig,
+    private readonly health: HealthRegistry,
+  ) {}
+
+  onModuleInit(): void {
+    const check = this.store.health?.bind(this.store);
+    if (check) {
+      this.health.register('idempotencyStore', check, {
+        readiness: this.config.idempotency.store?.inReadiness ?? false,
+      });
+    }
+  }
+}
