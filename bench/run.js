@@ -7,6 +7,10 @@
  * Writes bench/results/latest.json, latest.md and latest.svg, and the tables in docs/performance.md (between
  * its bench:begin and bench:end markers).
  * BENCH_SECONDS (default 10) sets each run's length; BENCH_PROFILE=1 adds --cpu-prof to the service.
+ * BENCH_NODES=3 runs it all on a 3-node cluster instead (topics with replication factor 3 and
+ * min.insync.replicas 2), and BENCH_REPLICA_FETCH_WAIT_MS=N makes its followers fetch every N ms, so an
+ * acks=all produce waits ~U(0,N) ms for its replicas, as across availability zones; such a run writes
+ * bench/results/latest-<N>-nodes.* and leaves docs/performance.md as it is.
  *
  * Another HTTP producer (what you run today) gets the same load on the same broker when both are set:
  *   BENCH_OTHER_CMD  a shell command that starts it; it gets KAFKA_BROKERS (the bench broker, topic
@@ -28,6 +32,14 @@ const { renderMarkdown, renderSvg, replaceBlock } = require('./report');
 
 const ROOT = path.resolve(__dirname, '..');
 const SECONDS = Number(process.env.BENCH_SECONDS || 10);
+const NODES = Number(process.env.BENCH_NODES || 1);
+const REPLICATION =
+  NODES > 1 ? { replicationFactor: 3, minInsyncReplicas: 2 } : { replicationFactor: 1, minInsyncReplicas: 1 };
+/** What the service is told about the topics it provisions (they exist already; they match). */
+const TOPIC_ENV = {
+  KAFKA_TOPIC_REPLICATION_FACTOR: String(REPLICATION.replicationFactor),
+  KAFKA_TOPIC_MIN_INSYNC_REPLICAS: String(REPLICATION.minInsyncReplicas),
+};
 const BROKER = 'bench';
 const MESSAGE = JSON.stringify({
   content: 'x'.repeat(900),
@@ -180,14 +192,20 @@ function createTopics(bootstrap, topics) {
     .then(() =>
       admin.createTopics({
         waitForLeaders: true,
-        topics: topics.map((topic) => ({ topic, numPartitions: 3 })),
+        topics: topics.map((topic) => ({
+          topic,
+          numPartitions: 3,
+          replicationFactor: REPLICATION.replicationFactor,
+          configEntries: [{ name: 'min.insync.replicas', value: String(REPLICATION.minInsyncReplicas) }],
+        })),
       }),
     )
     .finally(() => admin.disconnect());
 }
 
 function diskBytes(topic) {
-  const dataDir = path.join(localKafka.stateDir(BROKER), 'data');
+  // On a cluster every node holds a replica of each partition (replication factor 3): node 1's copy.
+  const dataDir = path.join(localKafka.stateDir(BROKER), NODES > 1 ? 'node-1' : '', 'data');
   return fs
     .readdirSync(dataDir)
     .filter((d) => d.startsWith(`${topic}-`))
@@ -205,8 +223,19 @@ async function main() {
     spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
   }
   process.once('exit', () => localKafka.killNow(BROKER));
-  const broker = await localKafka.start({ name: BROKER, quiet: true });
-  const results = { date: new Date().toISOString(), seconds: SECONDS, machine: machine(), runs: {} };
+  const broker = await localKafka.start({
+    name: BROKER,
+    quiet: true,
+    nodes: NODES,
+    replicaFetchWaitMs: process.env.BENCH_REPLICA_FETCH_WAIT_MS,
+  });
+  const results = {
+    date: new Date().toISOString(),
+    seconds: SECONDS,
+    machine: machine(),
+    cluster: { nodes: NODES, replicaFetchWaitMs: Number(process.env.BENCH_REPLICA_FETCH_WAIT_MS || 0) },
+    runs: {},
+  };
   try {
     const codecs = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
     await createTopics(broker.bootstrap, [
@@ -225,7 +254,7 @@ async function main() {
 
     const service = new ServiceProcess(
       ROOT,
-      { KAFKA_BROKERS: broker.bootstrap },
+      { KAFKA_BROKERS: broker.bootstrap, ...TOPIC_ENV },
       process.env.BENCH_PROFILE === '1',
     );
     results.runs.startup = { readyMs: await service.start() };
@@ -286,7 +315,12 @@ async function main() {
       const topic = `bench-${codec}`;
       const svc = new ServiceProcess(
         ROOT,
-        { KAFKA_BROKERS: broker.bootstrap, KAFKA_TOPIC: topic, KAFKA_PRODUCER_COMPRESSION: codec },
+        {
+          KAFKA_BROKERS: broker.bootstrap,
+          KAFKA_TOPIC: topic,
+          KAFKA_PRODUCER_COMPRESSION: codec,
+          ...TOPIC_ENV,
+        },
         false,
       );
       await svc.start();
@@ -312,12 +346,15 @@ async function main() {
   }
   const dir = path.join(__dirname, 'results');
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const name = NODES > 1 ? `latest-${NODES}-nodes` : 'latest';
+  fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
   const markdown = renderMarkdown(results);
-  fs.writeFileSync(path.join(dir, 'latest.md'), markdown);
-  fs.writeFileSync(path.join(dir, 'latest.svg'), renderSvg(results));
-  const page = path.join(ROOT, 'docs', 'performance.md');
-  fs.writeFileSync(page, replaceBlock(fs.readFileSync(page, 'utf8'), markdown));
+  fs.writeFileSync(path.join(dir, `${name}.md`), markdown);
+  fs.writeFileSync(path.join(dir, `${name}.svg`), renderSvg(results));
+  if (NODES === 1) {
+    const page = path.join(ROOT, 'docs', 'performance.md');
+    fs.writeFileSync(page, replaceBlock(fs.readFileSync(page, 'utf8'), markdown));
+  }
   console.log(markdown);
 }
 

@@ -10,6 +10,8 @@ export interface StartOptions {
   jvmArgs?: string[];
   formatArgs?: string[];
   extra?: { listeners?: string; advertised?: string; protocolMap?: string; properties?: string };
+  /** A cluster's followers wait this long per fetch (replica.fetch.wait.max.ms, min.bytes 1 MiB). */
+  replicaFetchWaitMs?: number | string;
 }
 export interface StartedBroker {
   bootstrap: string;

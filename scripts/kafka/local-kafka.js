@@ -42,6 +42,23 @@ const CLUSTER_PROPERTIES = [
   'controller.quorum.election.timeout.ms=1000',
 ].join('\n');
 
+/**
+ * `replicaFetchWaitMs` (`--replica-fetch-wait-ms N`, a cluster): followers fetch with
+ * replica.fetch.min.bytes=1 MiB and replica.fetch.wait.max.ms=N, so each fetch waits N ms for data that never
+ * fills it, and an acks=all produce waits ~U(0,N) ms for its replicas, as across availability zones.
+ */
+function withReplicationLatency(extra = {}, waitMs) {
+  if (waitMs === undefined) {
+    return extra;
+  }
+  const ms = Number(waitMs);
+  if (!Number.isInteger(ms) || ms < 0) {
+    throw new Error(`--replica-fetch-wait-ms must be a whole number of milliseconds, not ${waitMs}`);
+  }
+  const properties = `replica.fetch.min.bytes=1048576\nreplica.fetch.wait.max.ms=${ms}`;
+  return { ...extra, properties: extra.properties ? `${extra.properties}\n${properties}` : properties };
+}
+
 function kafkaVersion() {
   const match = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(fs.readFileSync(POM, 'utf8'));
   if (!match) {
@@ -348,7 +365,7 @@ async function startCluster(options) {
       controllerPort: node.controllerPort,
       dataDir: path.join(node.dir, 'data'),
       nodes: count,
-      extra: options.extra,
+      extra: withReplicationLatency(options.extra, options.replicaFetchWaitMs),
     });
   }
   await Promise.all(
@@ -588,22 +605,6 @@ function parseArgs(argv) {
   return args;
 }
 
-/**
- * `--replica-fetch-wait-ms N` (a cluster): followers fetch with replica.fetch.min.bytes=1 MiB and
- * replica.fetch.wait.max.ms=N, so each fetch waits N ms for data that never fills it, and an acks=all
- * produce waits ~U(0,N) ms for its replicas, as across availability zones.
- */
-function replicationLatency(waitMs) {
-  if (waitMs === undefined) {
-    return undefined;
-  }
-  const ms = Number(waitMs);
-  if (!Number.isInteger(ms) || ms < 0) {
-    throw new Error(`--replica-fetch-wait-ms must be a whole number of milliseconds, not ${waitMs}`);
-  }
-  return { properties: `replica.fetch.min.bytes=1048576\nreplica.fetch.wait.max.ms=${ms}` };
-}
-
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const command = args._[0];
@@ -621,7 +622,7 @@ async function main() {
         name,
         nodes,
         port: nodes > 1 ? undefined : args.port || process.env.KAFKA_PORT || 29092,
-        extra: replicationLatency(args['replica-fetch-wait-ms']),
+        replicaFetchWaitMs: args['replica-fetch-wait-ms'],
       });
       if (started.nodes) {
         console.error(
