@@ -9,6 +9,12 @@ export interface TopicSpec {
   configs: Record<string, string>;
 }
 
+/**
+ * The logical name of the feedback topic: the pattern of its `@EventPattern` handler, which
+ * AppConfig.consumers resolves to KAFKA_FEEDBACK_TOPIC and FEEDBACK_CONSUMER_GROUP.
+ */
+export const FEEDBACK = 'feedback';
+
 /** The service's configuration as typed groups, built once from the validated environment. */
 export class AppConfig {
   readonly app: { name: string; env: Environment['NODE_ENV']; version: string; buildCommit?: string };
@@ -71,6 +77,11 @@ export class AppConfig {
     maxAttempts: number;
     retryBackoffMs: number;
   };
+  /**
+   * What the Kafka transport consumes, by logical name (the patterns of `@EventPattern` handlers): a topic
+   * and a group, or null when that consumer is switched off.
+   */
+  readonly consumers: Record<string, { topic: string; groupId: string } | null>;
   readonly idempotency: { enabled: boolean; ttlMs: number; maxKeys: number; maxBytes: number };
   readonly security: { apiKeys: string[]; actuatorRequiresApiKey: boolean };
   /** POST /api/events: on or off, the default topic, and the topic of each routed event type. */
@@ -153,6 +164,11 @@ export class AppConfig {
       deadLetterTopic: topic(env.FEEDBACK_DLT_TOPIC ?? `${env.KAFKA_FEEDBACK_TOPIC}.DLT`),
       maxAttempts: env.FEEDBACK_MAX_ATTEMPTS,
       retryBackoffMs: env.FEEDBACK_RETRY_BACKOFF_MS,
+    };
+    this.consumers = {
+      [FEEDBACK]: this.feedback.enabled
+        ? { topic: this.feedback.topic, groupId: this.feedback.groupId }
+        : null,
     };
     const fileKeys = (readSecret('API_KEYS_FILE', env.API_KEYS_FILE) ?? '')
       .split('\n')

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { KafkaPublisher } from '../kafka/kafka-publisher';
+import { headerText } from '../kafka/kafka-record.context';
 import { RecordAck } from '../kafka/records';
 import { Metrics } from '../observability/metrics';
 import { FeedbackFailureKind } from './feedback-errors';
@@ -54,7 +55,7 @@ export class DeadLetterPublisher {
     attempts: number,
   ): Promise<RecordAck> {
     const headers: Record<string, string> = {
-      ...record.headers,
+      ...headerText(record.headers),
       [DLT_HEADERS.originalTopic]: record.topic,
       [DLT_HEADERS.originalPartition]: String(record.partition),
       [DLT_HEADERS.originalOffset]: record.offset,

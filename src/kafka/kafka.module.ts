@@ -2,7 +2,7 @@ import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { Admin, Kafka, ProducerConfig } from 'kafkajs';
 import { AppConfig } from '../config/app-config';
 import { registerCompressionCodecs } from './compression';
-import { ConsumerRunnerFactory } from './consumer-runner';
+import { CONSUMING_EXPORTS, CONSUMING_PROVIDERS } from './consuming.providers';
 import { createKafkaClient } from './kafka-client.factory';
 import { KafkaHealth } from './kafka-health';
 import {
@@ -92,7 +92,8 @@ function supervisedProducer(
     KafkaPublisher,
     TopicProvisioner,
     KafkaHealth,
-    ConsumerRunnerFactory,
+    // Consuming (the KafkaTransport and its runners): see consuming.providers.ts.
+    ...CONSUMING_PROVIDERS,
   ],
   exports: [
     KAFKA_CLIENT,
@@ -100,7 +101,7 @@ function supervisedProducer(
     KafkaPublisher,
     TopicProvisioner,
     PartitionResolver,
-    ConsumerRunnerFactory,
+    ...CONSUMING_EXPORTS,
   ],
 })
 export class KafkaModule implements OnApplicationShutdown {
