@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
-import { CompressionCodecName, Environment, SaslMechanismName } from './environment';
+import { CompressionCodecName, Environment, HealthShowDetails, SaslMechanismName } from './environment';
 
 export interface TopicSpec {
   name: string;
@@ -68,7 +68,7 @@ export class AppConfig {
     maxMetadataValueLength: number;
     maxBatchMessages: number;
   };
-  readonly health: { cacheMs: number; timeoutMs: number };
+  readonly health: { cacheMs: number; timeoutMs: number; showDetails: HealthShowDetails };
   readonly feedback: {
     enabled: boolean;
     topic: string;
@@ -156,7 +156,11 @@ export class AppConfig {
       maxMetadataValueLength: env.MESSAGE_MAX_METADATA_VALUE_LENGTH,
       maxBatchMessages: env.BATCH_MAX_MESSAGES,
     };
-    this.health = { cacheMs: env.HEALTH_CACHE_MS, timeoutMs: env.HEALTH_TIMEOUT_MS };
+    this.health = {
+      cacheMs: env.HEALTH_CACHE_MS,
+      timeoutMs: env.HEALTH_TIMEOUT_MS,
+      showDetails: env.HEALTH_SHOW_DETAILS,
+    };
     this.feedback = {
       enabled: env.FEEDBACK_CONSUMER_ENABLED,
       topic: env.KAFKA_FEEDBACK_TOPIC,

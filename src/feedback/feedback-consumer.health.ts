@@ -1,28 +1,34 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
+import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig, FEEDBACK } from '../config/app-config';
 import { ConsumerState } from '../kafka/consumer-runner';
 import { KafkaTransport } from '../kafka/kafka-transport';
-import { HealthComponent, HealthRegistry } from '../observability/health-registry';
+import { ComponentHealthIndicator, HealthStatus, report } from '../observability/health-indicator';
 
 /** Where the feedback consumer is in its life; shown in /actuator/health. */
 export type FeedbackConsumerState = 'DISABLED' | ConsumerState;
 
+/** Spring's status for each state: starting is UNKNOWN (200), stopped for shutdown OUT_OF_SERVICE (503). */
+const STATUS: Record<FeedbackConsumerState, HealthStatus> = {
+  DISABLED: 'UP',
+  RUNNING: 'UP',
+  REBALANCING: 'UP',
+  STARTING: 'UNKNOWN',
+  RECONNECTING: 'DOWN',
+  STOPPED: 'OUT_OF_SERVICE',
+};
+
 /**
  * The `feedbackConsumer` health component: the state of the KafkaTransport's consumer of FEEDBACK, its
- * group, topics and partitions. Not a readiness component: the HTTP front door serves while the feedback
- * consumer reconnects.
+ * group, topics and partitions, and the last error it met.
  */
 @Injectable()
-export class FeedbackConsumerHealth implements OnModuleInit {
+export class FeedbackConsumerHealth implements ComponentHealthIndicator {
   constructor(
     private readonly transport: KafkaTransport,
     private readonly config: AppConfig,
-    private readonly health: HealthRegistry,
+    private readonly indicators: HealthIndicatorService,
   ) {}
-
-  onModuleInit(): void {
-    this.health.register('feedbackConsumer', () => this.component());
-  }
 
   get currentState(): FeedbackConsumerState {
     if (!this.config.feedback.enabled) {
@@ -31,7 +37,7 @@ export class FeedbackConsumerHealth implements OnModuleInit {
     return this.transport.consumerOf(FEEDBACK)?.state ?? 'STARTING';
   }
 
-  component(): HealthComponent {
+  isHealthy(key: string): HealthIndicatorResult {
     const { groupId, topic, deadLetterTopic } = this.config.feedback;
     const runner = this.transport.consumerOf(FEEDBACK);
     const state = this.currentState;
@@ -45,17 +51,6 @@ export class FeedbackConsumerHealth implements OnModuleInit {
     if (runner?.lastError) {
       details.lastError = runner.lastError;
     }
-    switch (state) {
-      case 'DISABLED':
-      case 'RUNNING':
-      case 'REBALANCING':
-        return { status: 'UP', details };
-      case 'STARTING':
-        return { status: 'UNKNOWN', details };
-      case 'RECONNECTING':
-        return { status: 'DOWN', details };
-      case 'STOPPED':
-        return { status: 'OUT_OF_SERVICE', details };
-    }
+    return report(this.indicators.check(key), STATUS[state], details);
   }
 }

@@ -8,7 +8,7 @@ import { FeedbackHandler } from './feedback.handler';
 /**
  * The feedback path: FeedbackConsumer, the `@EventPattern(FEEDBACK)` controller on the KafkaTransport;
  * FeedbackHandler (the seed's consumeFeedback); FeedbackRecordProcessor and DeadLetterPublisher for records
- * that cannot be handled; the consumer's health component. Its dead-letter topic is provisioned with the
+ * that cannot be handled; the consumer's health indicator. Its dead-letter topic is provisioned with the
  * others (AppConfig.provisionedTopics).
  */
 @Module({

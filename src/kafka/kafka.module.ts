@@ -4,7 +4,7 @@ import { AppConfig } from '../config/app-config';
 import { registerCompressionCodecs } from './compression';
 import { CONSUMING_EXPORTS, CONSUMING_PROVIDERS } from './consuming.providers';
 import { createKafkaClient } from './kafka-client.factory';
-import { KafkaHealth } from './kafka-health';
+import { KAFKA_HEALTH_INDICATORS } from './kafka-health';
 import {
   KAFKA_ADMIN,
   KAFKA_CLIENT,
@@ -91,7 +91,7 @@ function supervisedProducer(
     PartitionResolver,
     KafkaPublisher,
     TopicProvisioner,
-    KafkaHealth,
+    ...KAFKA_HEALTH_INDICATORS,
     // Consuming (the KafkaTransport and its runners): see consuming.providers.ts.
     ...CONSUMING_PROVIDERS,
   ],

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { Distribution } from './distribution';
-import { HealthStatus } from './health-registry';
+import { HealthStatus } from './health-indicator';
 import { aggregate, httpStatusOf } from './health-reporter';
 import { MetricCatalog, micrometerName, parseTagFilters } from './metric-catalog';
 

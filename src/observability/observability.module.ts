@@ -6,7 +6,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AppConfig } from '../config/app-config';
 import { ActuatorController } from './actuator.controller';
 import { HealthController } from './health.controller';
-import { HealthRegistry } from './health-registry';
+import { HealthDetailsPolicy } from './health-details';
 import { HealthReporter } from './health-reporter';
 import { InfoController } from './info.controller';
 import { LOG_DESTINATION, loggerParams, stdoutDestination } from './logging';
@@ -37,7 +37,8 @@ import { AggregatingPrometheusController } from './prometheus.controller';
     }),
   ],
   controllers: [ActuatorController, HealthController, InfoController, MetricsController],
-  providers: [Metrics, HealthRegistry, HealthReporter],
-  exports: [Metrics, HealthRegistry],
+  providers: [Metrics, HealthReporter, HealthDetailsPolicy],
+  // TerminusModule: HealthIndicatorService for every module's health indicator.
+  exports: [Metrics, TerminusModule],
 })
 export class ObservabilityModule {}
