@@ -1,9 +1,11 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { Counter } from 'prom-client';
 import { AppConfig } from '../config/app-config';
 import { KafkaPublisher } from '../kafka/kafka-publisher';
 import { headerText } from '../kafka/kafka-record.context';
 import { RecordAck } from '../kafka/records';
-import { Metrics } from '../observability/metrics';
+import { METRIC } from '../observability/metric-definitions';
 import { FeedbackFailureKind } from './feedback-errors';
 import { describeRecord, FeedbackRecord } from './feedback-record';
 
@@ -35,14 +37,24 @@ const MAX_HEADER_TEXT = 4000;
  * producer. Resolves once the broker has the record; a failure rejects, and the caller must not commit.
  */
 @Injectable()
-export class DeadLetterPublisher {
+export class DeadLetterPublisher implements OnModuleInit {
   private readonly logger = new Logger(DeadLetterPublisher.name);
 
   constructor(
     private readonly publisher: KafkaPublisher,
     private readonly config: AppConfig,
-    private readonly metrics: Metrics,
+    @InjectMetric(METRIC.messagesDeadLettered) private readonly deadLettered: Counter<'topic' | 'error'>,
   ) {}
+
+  /**
+   * kafka_producer_messages_dead_lettered_total exists from start-up at 0 for every failure kind, as the
+   * seed's Micrometer counter does, so rate() and alerts see a series before the first dead letter.
+   */
+  onModuleInit(): void {
+    for (const error of Object.values(FeedbackFailureKind)) {
+      this.deadLettered.inc({ topic: this.config.feedback.topic, error }, 0);
+    }
+  }
 
   get topic(): string {
     return this.config.feedback.deadLetterTopic.name;
@@ -83,7 +95,7 @@ export class DeadLetterPublisher {
       throw outcome!.error;
     }
     const ack = outcome!.ack;
-    this.metrics.messagesDeadLettered.inc({ topic: record.topic, error: kind });
+    this.deadLettered.inc({ topic: record.topic, error: kind });
     this.logger.warn(
       `Dead-lettered ${describeRecord(record)} to ${ack.topic}-${ack.partition}@${ack.offset} after ` +
         `${attempts} attempt(s): ${kind}: ${error.message}`,

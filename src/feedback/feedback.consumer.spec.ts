@@ -12,7 +12,7 @@ import { KafkaRecordContext } from '../kafka/kafka-record.context';
 import { KafkaTransport } from '../kafka/kafka-transport';
 import { MessageDto } from '../messages/dto/message.dto';
 import { MESSAGE_RULES } from '../messages/message-rules';
-import { Metrics } from '../observability/metrics';
+import { METRIC_PROVIDERS } from '../observability/metric-definitions';
 import { DeadLetterPublisher } from './dead-letter.publisher';
 import { FeedbackFailureKind, FeedbackRejectedError } from './feedback-errors';
 import { FeedbackRecordProcessor } from './feedback-record.processor';
@@ -78,7 +78,7 @@ describe(FeedbackConsumer.name, () => {
       providers: [
         FeedbackHandler,
         FeedbackRecordProcessor,
-        Metrics,
+        ...METRIC_PROVIDERS,
         { provide: AppConfig, useValue: config },
         { provide: DeadLetterPublisher, useValue: { publish } },
         {

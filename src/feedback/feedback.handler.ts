@@ -1,6 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { Counter } from 'prom-client';
+import { AppConfig } from '../config/app-config';
 import { MessageDto } from '../messages/dto/message.dto';
-import { Metrics } from '../observability/metrics';
+import { METRIC } from '../observability/metric-definitions';
 import { describeRecord, FeedbackRecord } from './feedback-record';
 
 /**
@@ -9,10 +12,23 @@ import { describeRecord, FeedbackRecord } from './feedback-record';
  * error is retried, then dead-lettered (FeedbackRecordProcessor).
  */
 @Injectable()
-export class FeedbackHandler {
+export class FeedbackHandler implements OnModuleInit {
   private readonly logger = new Logger(FeedbackHandler.name);
 
-  constructor(private readonly metrics: Metrics) {}
+  constructor(
+    @InjectMetric(METRIC.messagesReceived) private readonly received: Counter<'topic' | 'type'>,
+    private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * kafka_producer_messages_received_total exists from start-up at 0 for every message type, as the seed's
+   * Micrometer counter does, so rate() and increase() see a series before the first feedback.
+   */
+  onModuleInit(): void {
+    for (const type of this.config.message.types) {
+      this.received.inc({ topic: this.config.feedback.topic, type }, 0);
+    }
+  }
 
   handle(message: MessageDto, record: Pick<FeedbackRecord, 'topic' | 'partition' | 'offset'>): void {
     const type = message.type ?? 'INFO';
@@ -20,6 +36,6 @@ export class FeedbackHandler {
       `Received feedback ${message.id ?? '(no id)'} (${type}${message.source ? ` from ${message.source}` : ''}) ` +
         `at ${describeRecord(record)}: ${JSON.stringify(message.content)}`,
     );
-    this.metrics.messagesReceived.inc({ topic: record.topic, type });
+    this.received.inc({ topic: record.topic, type });
   }
 }

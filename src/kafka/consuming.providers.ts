@@ -1,6 +1,8 @@
 import { Provider } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { Metrics } from '../observability/metrics';
+import { getToken } from '@willsoto/nestjs-prometheus';
+import { Gauge } from 'prom-client';
+import { METRIC } from '../observability/metric-definitions';
 import { ConsumerRunnerFactory } from './consumer-runner';
 import { KafkaTransport } from './kafka-transport';
 
@@ -14,11 +16,15 @@ export const CONSUMING_PROVIDERS: Provider[] = [
   ConsumerRunnerFactory,
   {
     provide: KafkaTransport,
-    inject: [ConsumerRunnerFactory, AppConfig, Metrics],
-    useFactory: (runners: ConsumerRunnerFactory, config: AppConfig, metrics: Metrics): KafkaTransport =>
+    inject: [ConsumerRunnerFactory, AppConfig, getToken(METRIC.consumerConnected)],
+    useFactory: (
+      runners: ConsumerRunnerFactory,
+      config: AppConfig,
+      connected: Gauge<'group'>,
+    ): KafkaTransport =>
       new KafkaTransport(runners, {
         consumers: config.consumers,
-        membershipChanged: (group, inGroup) => metrics.consumerConnected.set({ group }, inGroup ? 1 : 0),
+        membershipChanged: (group, inGroup) => connected.set({ group }, inGroup ? 1 : 0),
       }),
   },
 ];

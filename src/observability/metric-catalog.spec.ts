@@ -12,7 +12,7 @@ describe(MetricCatalog.name, () => {
     labelNames: ['type'],
     registers: [registry],
   });
-  const timer = new Distribution({
+  const timer = Distribution.create({
     name: 'x_send_seconds',
     help: 'time',
     labelNames: ['uri'],

@@ -10,6 +10,7 @@ import { HealthDetailsPolicy } from './health-details';
 import { HealthReporter } from './health-reporter';
 import { InfoController } from './info.controller';
 import { LOG_DESTINATION, loggerParams, stdoutDestination } from './logging';
+import { METRIC_PROVIDERS } from './metric-definitions';
 import { Metrics } from './metrics';
 import { MetricsController } from './metrics.controller';
 import { AggregatingPrometheusController } from './prometheus.controller';
@@ -37,8 +38,9 @@ import { AggregatingPrometheusController } from './prometheus.controller';
     }),
   ],
   controllers: [ActuatorController, HealthController, InfoController, MetricsController],
-  providers: [Metrics, HealthReporter, HealthDetailsPolicy],
+  // The metric providers first: /actuator/prometheus lists metrics in the order they were made.
+  providers: [...METRIC_PROVIDERS, Metrics, HealthReporter, HealthDetailsPolicy],
   // TerminusModule: HealthIndicatorService for every module's health indicator.
-  exports: [Metrics, TerminusModule],
+  exports: [...METRIC_PROVIDERS, Metrics, TerminusModule],
 })
 export class ObservabilityModule {}
