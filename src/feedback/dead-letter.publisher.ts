@@ -3,8 +3,8 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
 import { AppConfig } from '../config/app-config';
 import { KafkaPublisher } from '../kafka/kafka-publisher';
-import { headerText } from '../kafka/kafka-record.context';
-import { RecordAck } from '../kafka/records';
+import { PartitionResolver } from '../kafka/partition-resolver';
+import { RecordAck, RecordHeaders } from '../kafka/records';
 import { METRIC } from '../observability/metric-definitions';
 import { FeedbackFailureKind } from './feedback-errors';
 import { describeRecord, FeedbackRecord } from './feedback-record';
@@ -28,13 +28,20 @@ export const DLT_HEADERS = {
   attempts: 'kafka_dlt-attempts',
 } as const;
 
+/** The headers the service sets on a dead letter: a record's own header of this prefix is not passed on. */
+const DLT_HEADER_PREFIX = 'kafka_dlt-';
+
 // Headers travel in every fetch of the DLT: a runaway stack trace must not bloat them.
 const MAX_HEADER_TEXT = 4000;
 
 /**
- * Writes a feedback record that cannot be handled to the dead-letter topic: its original key, value and
- * headers, plus where it came from and why it failed, through the service's idempotent acks=all
- * producer. Resolves once the broker has the record; a failure rejects, and the caller must not commit.
+ * Writes a feedback record that cannot be handled to the dead-letter topic as Spring Kafka's
+ * DeadLetterPublishingRecoverer does: the original key and value bytes (null stays null), every original
+ * header with its bytes (repeated ones in order), to the original's partition number (the key's partition
+ * when the dead-letter topic has fewer), plus the `kafka_dlt-*` headers saying where it came from and why it
+ * failed. Those are always the service's: a record's own `kafka_dlt-*` header is dropped, never passed on.
+ * Sent through the service's idempotent acks=all producer; resolves once the broker has the record, and a
+ * failure rejects, so the caller does not commit.
  */
 @Injectable()
 export class DeadLetterPublisher implements OnModuleInit {
@@ -42,6 +49,7 @@ export class DeadLetterPublisher implements OnModuleInit {
 
   constructor(
     private readonly publisher: KafkaPublisher,
+    private readonly partitions: PartitionResolver,
     private readonly config: AppConfig,
     @InjectMetric(METRIC.messagesDeadLettered) private readonly deadLettered: Counter<'topic' | 'error'>,
   ) {}
@@ -66,28 +74,13 @@ export class DeadLetterPublisher implements OnModuleInit {
     error: Error,
     attempts: number,
   ): Promise<RecordAck> {
-    const headers: Record<string, string> = {
-      ...headerText(record.headers),
-      [DLT_HEADERS.originalTopic]: record.topic,
-      [DLT_HEADERS.originalPartition]: String(record.partition),
-      [DLT_HEADERS.originalOffset]: record.offset,
-      [DLT_HEADERS.originalTimestamp]: record.timestamp,
-      [DLT_HEADERS.originalConsumerGroup]: this.config.feedback.groupId,
-      [DLT_HEADERS.exceptionClass]: error.name,
-      [DLT_HEADERS.exceptionMessage]: error.message.slice(0, MAX_HEADER_TEXT),
-      [DLT_HEADERS.errorKind]: kind,
-      [DLT_HEADERS.attempts]: String(attempts),
-    };
-    if (kind === FeedbackFailureKind.HandlerFailed && error.stack) {
-      headers[DLT_HEADERS.exceptionStacktrace] = error.stack.slice(0, MAX_HEADER_TEXT);
-    }
     const [outcome] = await this.publisher.send([
       {
         topic: this.topic,
-        // A null key goes out empty, a null value as zero bytes (both are "nothing" to every reader of the DLT).
-        key: record.key?.toString('utf8') ?? '',
-        value: record.value ?? Buffer.alloc(0),
-        headers,
+        key: record.key,
+        value: record.value,
+        headers: this.headersOf(record, kind, error, attempts),
+        partition: await this.partitionOf(record),
         timestamp: Date.now(),
       },
     ]);
@@ -101,5 +94,47 @@ export class DeadLetterPublisher implements OnModuleInit {
         `${attempts} attempt(s): ${kind}: ${error.message}`,
     );
     return ack;
+  }
+
+  private headersOf(
+    record: FeedbackRecord,
+    kind: FeedbackFailureKind,
+    error: Error,
+    attempts: number,
+  ): RecordHeaders {
+    const headers: RecordHeaders = {};
+    for (const [name, value] of Object.entries(record.headers)) {
+      if (!name.startsWith(DLT_HEADER_PREFIX)) {
+        headers[name] = value;
+      }
+    }
+    Object.assign(headers, {
+      [DLT_HEADERS.originalTopic]: record.topic,
+      [DLT_HEADERS.originalPartition]: String(record.partition),
+      [DLT_HEADERS.originalOffset]: record.offset,
+      [DLT_HEADERS.originalTimestamp]: record.timestamp,
+      [DLT_HEADERS.originalConsumerGroup]: this.config.feedback.groupId,
+      [DLT_HEADERS.exceptionClass]: error.name,
+      [DLT_HEADERS.exceptionMessage]: error.message.slice(0, MAX_HEADER_TEXT),
+      [DLT_HEADERS.errorKind]: kind,
+      [DLT_HEADERS.attempts]: String(attempts),
+    });
+    if (kind === FeedbackFailureKind.HandlerFailed && error.stack) {
+      headers[DLT_HEADERS.exceptionStacktrace] = error.stack.slice(0, MAX_HEADER_TEXT);
+    }
+    return headers;
+  }
+
+  /**
+   * The original's partition number. When the dead-letter topic has fewer partitions, KafkaPublisher takes
+   * the key's partition instead; a record without a key then goes to the original number modulo the
+   * partition count, so the dead letters of one partition stay together, in order.
+   */
+  private async partitionOf(record: FeedbackRecord): Promise<number> {
+    if (record.key !== null) {
+      return record.partition;
+    }
+    const count = (await this.partitions.partitionsFor(this.topic)).length;
+    return count === 0 || record.partition < count ? record.partition : record.partition % count;
   }
 }
