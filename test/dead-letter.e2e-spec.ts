@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Admin, Kafka, logLevel, Producer } from 'kafkajs';
+import { DeadLetterPublisher } from '../src/feedback/dead-letter.publisher';
 import { RunningApp, startApp, testAdmin, uniqueTopic } from './support/app';
 import { eventually } from './support/eventually';
 import { kcatReadBytes } from './support/kcat';
@@ -31,6 +32,8 @@ describe('a faithful dead letter (real broker, read back with kcat)', () => {
       APP_NAME: appName,
       KAFKA_FEEDBACK_TOPIC: topic,
       FEEDBACK_CONSUMER_ENABLED: 'true',
+      // A dead-letter write that cannot succeed fails within 2 s (the last test).
+      SEND_TIMEOUT_MS: '2000',
     });
   });
   afterAll(async () => {
@@ -105,4 +108,45 @@ describe('a faithful dead letter (real broker, read back with kcat)', () => {
       written!.baseOffset,
     );
   });
+
+  it('leaves a record uncommitted while its dead letter cannot be written, and commits it once it is', async () => {
+    const groupId = `${appName}-consumer-group`;
+    const committed = async (): Promise<string | undefined> => {
+      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      return offsets?.partitions.find((p) => p.partition === 0)?.offset;
+    };
+    await admin.deleteTopics({ topics: [deadLetterTopic] });
+    await eventually(async () => expect(await admin.listTopics()).not.toContain(deadLetterTopic), 30000);
+    const publish = jest.spyOn(running.app.get(DeadLetterPublisher), 'publish');
+    const stuck = Buffer.from('stuck: not JSON');
+    const [written] = await producer.send({
+      topic,
+      messages: [{ key: 'stuck', value: stuck, partition: 0 }],
+    });
+    const next = String(Number(written!.baseOffset) + 1);
+
+    // Three dead-letter deadlines: the record is tried again and again, and never committed.
+    const seen: (string | undefined)[] = [];
+    for (const end = Date.now() + 6000; Date.now() < end;) {
+      seen.push(await committed());
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(seen.filter((offset) => offset === next)).toEqual([]);
+    // It was tried meanwhile: its dead-letter writes failed.
+    const tried = await Promise.allSettled(
+      publish.mock.results.map((result) => result.value as Promise<unknown>),
+    );
+    expect(publish.mock.calls.every(([record]) => record.offset === written!.baseOffset)).toBe(true);
+    expect(tried.length).toBeGreaterThan(0);
+    expect(tried.every((outcome) => outcome.status === 'rejected')).toBe(true);
+
+    await admin.createTopics({
+      topics: [{ topic: deadLetterTopic, numPartitions: 3 }],
+      waitForLeaders: true,
+    });
+    await eventually(async () => {
+      expect(kcatReadBytes(deadLetterTopic).some((r) => r.value?.equals(stuck))).toBe(true);
+      expect(await committed()).toBe(next);
+    }, 60000);
+  }, 120000);
 });
