@@ -3,6 +3,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { useContainer } from 'class-validator';
 import { Logger } from 'nestjs-pino';
 import { installHttpLayer } from './http/http-server';
+import { KafkaTransport } from './kafka/kafka-transport';
 import { Idempotency } from './messages/idempotency';
 import { MESSAGE_RULES } from './messages/message-rules';
 import { setupOpenApi } from './openapi';
@@ -31,6 +32,19 @@ export function configureApp(app: NestFastifyApplication): NestFastifyApplicatio
     );
   // OpenAPI document and Swagger UI at /api/docs (JSON at /api/docs-json).
   setupOpenApi(app);
+  // Hybrid app: the @EventPattern controllers (FeedbackConsumer) listen on the KafkaTransport. Its own
+  // enhancers only (no inheritAppConfig): the global pipe and filter are HTTP's.
+  app.connectMicroservice({ strategy: app.get(KafkaTransport) });
   // No enableShutdownHooks(): src/lifecycle.ts owns SIGTERM/SIGINT so it can bound the drain and exit 0.
   return app;
+}
+
+/**
+ * Starts a configured app, as main.ts and the e2e tests both do: the modules' init and bootstrap hooks,
+ * then the KafkaTransport's consumers (in the background: start-up never waits for Kafka), then HTTP.
+ */
+export async function startServing(app: NestFastifyApplication, port: number, host: string): Promise<void> {
+  await app.init();
+  await app.startAllMicroservices();
+  await app.listen(port, host);
 }

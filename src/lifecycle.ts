@@ -15,11 +15,13 @@ import { stopTracing } from './observability/tracing';
  *   3. stops the HTTP server accepting connections, closes idle ones every 100 ms, and waits for every
  *      request in flight to be answered (a send is answered only once the broker acknowledged it or failed);
  *   4. app.close() runs Nest's hooks:
- *      beforeApplicationShutdown, while the producers are still up:
- *        - FeedbackConsumer stops its ConsumerRunner: kafkajs finishes the record in hand (its dead-letter
- *          write may need a producer), the runner commits it, and the consumer leaves its group;
+ *      beforeApplicationShutdown:
  *        - KafkaPublisher: sends whatever its partition queues still hold (a safety net: step 3 drained them);
- *      then the HTTP server is closed, and onApplicationShutdown:
+ *      then the HTTP server is closed, and the hybrid app's microservice, while the producers are still up:
+ *        - KafkaTransport.close() stops its ConsumerRunners (FeedbackConsumer's): kafkajs finishes the record
+ *          in hand (its dead-letter write may need a producer), the runner commits it, and the consumer
+ *          leaves its group;
+ *      then onApplicationShutdown:
  *        - KafkaPublisher: waits for running transactions, then disconnects every producer;
  *        - TopicProvisioner: stops retrying; KafkaModule: disconnects the admin client;
  *   5. flushes the trace exporter and exits 0.

@@ -4,7 +4,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
-import { APP_OPTIONS, configureApp } from './app.setup';
+import { APP_OPTIONS, configureApp, startServing } from './app.setup';
 import { AppConfig } from './config/app-config';
 import { loadConfig } from './config/config.module';
 import { createHttpAdapter } from './http/http-server';
@@ -20,7 +20,7 @@ async function bootstrap(config: AppConfig): Promise<void> {
     await NestFactory.create<NestFastifyApplication>(AppModule, createHttpAdapter(config), APP_OPTIONS),
   );
   shutdownOnSignal(app, config.shutdown.timeoutMs);
-  await app.listen(config.http.port, '0.0.0.0');
+  await startServing(app, config.http.port, '0.0.0.0');
   Logger.log(`${config.app.name} listening on port ${config.http.port}`, 'Bootstrap');
 }
 

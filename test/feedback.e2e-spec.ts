@@ -1,33 +1,35 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { Admin } from 'kafkajs';
-import { FeedbackConsumer } from '../src/feedback/feedback.consumer';
+import { Admin, Kafka, logLevel } from 'kafkajs';
+import { FeedbackConsumerHealth } from '../src/feedback/feedback-consumer.health';
 import { FeedbackRecord } from '../src/feedback/feedback-record';
 import { FeedbackHandler } from '../src/feedback/feedback.handler';
+import { KafkaRecordContext } from '../src/kafka/kafka-record.context';
 import { MessageDto } from '../src/messages/dto/message.dto';
-import { HealthRegistry } from '../src/observability/health-registry';
 import { Metrics } from '../src/observability/metrics';
 import { RunningApp, startApp, testAdmin, uniqueTopic } from './support/app';
 import { eventually } from './support/eventually';
+import { get } from './support/http';
 import { KcatRecord, kcatProduce, kcatReadAll } from './support/kcat';
 
 /**
- * The real FeedbackHandler, observed: it records the ids it handled, and fails every time on content
- * "always-fails" (a handler that keeps throwing, e.g. a downstream that is down).
+ * The real FeedbackHandler, observed: it records the ids it handled (and the record each came in), and fails
+ * every time on content "always-fails" (a handler that keeps throwing, e.g. a downstream that is down).
  */
 @Injectable()
 class ObservedFeedbackHandler extends FeedbackHandler {
   readonly handled: string[] = [];
+  readonly records = new Map<string, FeedbackRecord>();
   readonly failedAttempts = new Map<string, number>();
 
-  override handle(record: FeedbackRecord): MessageDto {
-    if (record.value?.toString('utf8').includes('"content":"always-fails"')) {
+  override handle(message: MessageDto, record: KafkaRecordContext): void {
+    if (message.content === 'always-fails') {
       this.failedAttempts.set(record.offset, (this.failedAttempts.get(record.offset) ?? 0) + 1);
       throw new Error('the downstream system is unavailable');
     }
-    const message = super.handle(record);
+    super.handle(message, record);
     this.handled.push(message.id ?? '');
-    return message;
+    this.records.set(message.id ?? '', record.record);
   }
 }
 
@@ -41,6 +43,8 @@ const env = {
   FEEDBACK_CONSUMER_ENABLED: 'true',
   FEEDBACK_MAX_ATTEMPTS: '3',
   FEEDBACK_RETRY_BACKOFF_MS: '50',
+  // The health details this file reads (no API keys here, so when-authorized would show none).
+  HEALTH_SHOW_DETAILS: 'always',
 };
 
 function feedback(id: string, type = 'INFO', content = `feedback ${id}`): string {
@@ -135,14 +139,47 @@ describe('FeedbackConsumer (real broker, records written with kcat)', () => {
     const { groups: described } = await admin.describeGroups([groupId]);
     expect(described[0]).toMatchObject({ state: 'Stable', members: [expect.anything()] });
 
-    const entry = running.app
-      .get(HealthRegistry)
-      .entries()
-      .find((e) => e.name === 'feedbackConsumer');
-    expect(await entry?.check()).toMatchObject({
+    const health = await get(`${running.url}/actuator/health/feedbackConsumer`);
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({
       status: 'UP',
       details: { state: 'RUNNING', group: groupId, topic, deadLetterTopic, assignedPartitions: [0, 1, 2] },
     });
+  });
+
+  it('gives the handler the record byte-exact: binary key, binary and repeated header values in order', async () => {
+    const producer = new Kafka({
+      clientId: 'e2e-feedback-writer',
+      brokers: (process.env.KAFKA_BROKERS ?? '').split(','),
+      logLevel: logLevel.NOTHING,
+    }).producer();
+    await producer.connect();
+    const key = Buffer.from([0x00, 0xff, 0x80, 0x0a]);
+    await producer.send({
+      topic,
+      messages: [
+        {
+          key,
+          value: feedback('byte-exact'),
+          headers: { repeated: ['first', 'second', 'third'], binary: Buffer.from([0xc3, 0x28, 0x00]) },
+        },
+      ],
+    });
+    await producer.disconnect();
+
+    const received = await eventually(() => {
+      const record = handler.records.get('byte-exact');
+      expect(record).toBeDefined();
+      return record!;
+    });
+    expect(received.key).toEqual(key);
+    expect(received.headers).toEqual({
+      repeated: [Buffer.from('first'), Buffer.from('second'), Buffer.from('third')],
+      binary: Buffer.from([0xc3, 0x28, 0x00]),
+    });
+    expect(received.value?.toString('utf8')).toBe(feedback('byte-exact'));
+    expect(received.timestamp).toMatch(/^\d{13}$/);
+    await expectCommittedToTheEnd();
   });
 
   it('dead-letters a non-JSON record between two good ones with its key, value, headers and the error', async () => {
@@ -247,6 +284,6 @@ describe('FeedbackConsumer (real broker, records written with kcat)', () => {
     await expectCommittedToTheEnd();
     // Everything is committed, so anything re-read would have been handled before this point.
     expect([...handler.handled].sort()).toEqual(['while-down-1', 'while-down-2']);
-    expect(running.app.get(FeedbackConsumer).currentState).toBe('RUNNING');
+    expect(running.app.get(FeedbackConsumerHealth).currentState).toBe('RUNNING');
   });
 });

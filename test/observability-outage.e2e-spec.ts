@@ -22,7 +22,12 @@ describe('/actuator/health through a broker outage (a dedicated real broker, sto
   beforeAll(async () => {
     const broker = await localKafka.start({ name: BROKER, quiet: true });
     port = broker.port;
-    running = await startApp({ KAFKA_BROKERS: broker.bootstrap, HEALTH_CACHE_MS: '500' });
+    // HEALTH_SHOW_DETAILS=always: the outage's error text is read without an API key.
+    running = await startApp({
+      KAFKA_BROKERS: broker.bootstrap,
+      HEALTH_CACHE_MS: '500',
+      HEALTH_SHOW_DETAILS: 'always',
+    });
     // Liveness is sampled all along, outage included.
     watching = setInterval(() => {
       probe = get(`${running.url}/actuator/health/liveness`).then(

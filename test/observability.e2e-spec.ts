@@ -31,7 +31,12 @@ describe('Actuator endpoints (real broker)', () => {
   let running: RunningApp;
 
   beforeAll(async () => {
-    running = await startApp({ BUILD_COMMIT: 'abc1234', KAFKA_CLIENT_ID: 'obs-e2e-client' });
+    // HEALTH_SHOW_DETAILS=always: these tests read the components' details without an API key.
+    running = await startApp({
+      BUILD_COMMIT: 'abc1234',
+      KAFKA_CLIENT_ID: 'obs-e2e-client',
+      HEALTH_SHOW_DETAILS: 'always',
+    });
   });
   afterAll(async () => {
     await running.close();
@@ -398,5 +403,42 @@ describe('Request ids in logs (real broker)', () => {
         span_id: expect.stringMatching(/^[0-9a-f]{16}$/),
       }),
     );
+  });
+});
+
+describe('/actuator/health details with API keys (real broker, HEALTH_SHOW_DETAILS default: when-authorized)', () => {
+  const key = 'obs-health-key';
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    running = await startApp({ API_KEYS: key });
+  });
+  afterAll(async () => {
+    await running.close();
+  });
+
+  it('shows an unauthenticated probe UP with statuses only: no cluster id, topic or consumer group', async () => {
+    const { status, body } = await get<Health>(`${running.url}/actuator/health`);
+
+    expect(status).toBe(200);
+    expect(body).toEqual({
+      status: 'UP',
+      groups: ['liveness', 'readiness'],
+      components: {
+        kafka: { status: 'UP' },
+        kafkaProducer: { status: 'UP' },
+        feedbackConsumer: { status: expect.stringMatching(/^(UP|UNKNOWN)$/) },
+      },
+    });
+  });
+
+  it('shows the cluster id and the consumer group to a request with a valid API key', async () => {
+    const { status, body } = await get<Health>(`${running.url}/actuator/health`, { 'x-api-key': key });
+
+    expect(status).toBe(200);
+    expect(body.components).toMatchObject({
+      kafka: { status: 'UP', details: { clusterId: expect.any(String), brokerCount: 1 } },
+      feedbackConsumer: { details: { group: expect.stringMatching(/-consumer-group$/) } },
+    });
   });
 });

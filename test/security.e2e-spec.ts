@@ -131,7 +131,8 @@ describe('Kafka security: SASL_SSL (SCRAM over TLS) and ACLs, on a broker with a
   });
 
   it('reports a wrong password clearly (send and health), without hanging', async () => {
-    const app = await secureApp('writer', 'wrong-password');
+    // Health details (Kafka's error text) shown without an API key: this file configures none.
+    const app = await secureApp('writer', 'wrong-password', undefined, { HEALTH_SHOW_DETAILS: 'always' });
     const result = await post(`${app.url}/api/messages`, { content: 'bad credentials' });
 
     expect(result.status).toBe(503);

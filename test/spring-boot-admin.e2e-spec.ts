@@ -81,7 +81,9 @@ describe('Spring Boot Admin (real client, real broker)', () => {
     );
 
   beforeAll(async () => {
-    [admin, running] = await Promise.all([startAdminServer(), startApp()]);
+    // Spring Boot Admin sends no API key: the details it shows need HEALTH_SHOW_DETAILS=always, as a Spring
+    // app monitored by it needs management.endpoint.health.show-details=always.
+    [admin, running] = await Promise.all([startAdminServer(), startApp({ HEALTH_SHOW_DETAILS: 'always' })]);
     const [serviceId, controlId] = await Promise.all([
       register('kafka-producer-service', running.url, `${running.url}/actuator`),
       register('spring-boot-control', admin.url, admin.actuatorUrl),

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
-import { CompressionCodecName, Environment, SaslMechanismName } from './environment';
+import { CompressionCodecName, Environment, HealthShowDetails, SaslMechanismName } from './environment';
 
 export interface TopicSpec {
   name: string;
@@ -8,6 +8,12 @@ export interface TopicSpec {
   replicationFactor: number;
   configs: Record<string, string>;
 }
+
+/**
+ * The logical name of the feedback topic: the pattern of its `@EventPattern` handler, which
+ * AppConfig.consumers resolves to KAFKA_FEEDBACK_TOPIC and FEEDBACK_CONSUMER_GROUP.
+ */
+export const FEEDBACK = 'feedback';
 
 /** The service's configuration as typed groups, built once from the validated environment. */
 export class AppConfig {
@@ -62,7 +68,7 @@ export class AppConfig {
     maxMetadataValueLength: number;
     maxBatchMessages: number;
   };
-  readonly health: { cacheMs: number; timeoutMs: number };
+  readonly health: { cacheMs: number; timeoutMs: number; showDetails: HealthShowDetails };
   readonly feedback: {
     enabled: boolean;
     topic: string;
@@ -71,6 +77,11 @@ export class AppConfig {
     maxAttempts: number;
     retryBackoffMs: number;
   };
+  /**
+   * What the Kafka transport consumes, by logical name (the patterns of `@EventPattern` handlers): a topic
+   * and a group, or null when that consumer is switched off.
+   */
+  readonly consumers: Record<string, { topic: string; groupId: string } | null>;
   readonly idempotency: {
     enabled: boolean;
     ttlMs: number;
@@ -161,7 +172,11 @@ export class AppConfig {
       maxMetadataValueLength: env.MESSAGE_MAX_METADATA_VALUE_LENGTH,
       maxBatchMessages: env.BATCH_MAX_MESSAGES,
     };
-    this.health = { cacheMs: env.HEALTH_CACHE_MS, timeoutMs: env.HEALTH_TIMEOUT_MS };
+    this.health = {
+      cacheMs: env.HEALTH_CACHE_MS,
+      timeoutMs: env.HEALTH_TIMEOUT_MS,
+      showDetails: env.HEALTH_SHOW_DETAILS,
+    };
     this.feedback = {
       enabled: env.FEEDBACK_CONSUMER_ENABLED,
       topic: env.KAFKA_FEEDBACK_TOPIC,
@@ -169,6 +184,11 @@ export class AppConfig {
       deadLetterTopic: topic(env.FEEDBACK_DLT_TOPIC ?? `${env.KAFKA_FEEDBACK_TOPIC}.DLT`),
       maxAttempts: env.FEEDBACK_MAX_ATTEMPTS,
       retryBackoffMs: env.FEEDBACK_RETRY_BACKOFF_MS,
+    };
+    this.consumers = {
+      [FEEDBACK]: this.feedback.enabled
+        ? { topic: this.feedback.topic, groupId: this.feedback.groupId }
+        : null,
     };
     const fileKeys = (readSecret('API_KEYS_FILE', env.API_KEYS_FILE) ?? '')
       .split('\n')

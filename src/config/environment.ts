@@ -12,6 +12,9 @@ import {
   validateSync,
 } from 'class-validator';
 
+export const HEALTH_SHOW_DETAILS = ['when-authorized', 'always', 'never'] as const;
+export type HealthShowDetails = (typeof HEALTH_SHOW_DETAILS)[number];
+
 /** Splits "a, b ,c" into ['a','b','c'], dropping empty items. */
 const csv = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string'
@@ -376,6 +379,13 @@ export class Environment {
   @IsInt()
   @Min(100)
   HEALTH_TIMEOUT_MS = 2000;
+
+  /**
+   * management.endpoint.health.show-details: who sees the components' details (cluster id, topics, group,
+   * Kafka's error text). when-authorized: requests with a valid API key (nobody when API_KEYS is unset).
+   */
+  @IsIn(HEALTH_SHOW_DETAILS)
+  HEALTH_SHOW_DETAILS: HealthShowDetails = 'when-authorized';
 
   @IsOptional()
   @IsString()

@@ -3,7 +3,6 @@ import { DeadLetterPublisher } from './dead-letter.publisher';
 import { FeedbackFailureKind, FeedbackRejectedError } from './feedback-errors';
 import { FeedbackRecord } from './feedback-record';
 import { FeedbackRecordProcessor } from './feedback-record.processor';
-import { FeedbackHandler } from './feedback.handler';
 
 const record: FeedbackRecord = {
   topic: 'feedback-topic',
@@ -11,7 +10,7 @@ const record: FeedbackRecord = {
   offset: '41',
   key: Buffer.from('k'),
   value: Buffer.from('{"content":"hi"}'),
-  headers: {},
+  headers: { traceparent: Buffer.from('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01') },
   timestamp: '1700000000000',
 };
 
@@ -27,16 +26,15 @@ describe(FeedbackRecordProcessor.name, () => {
     publish = jest.fn().mockResolvedValue({ topic: 'feedback-topic.DLT', partition: 0, offset: '0' });
     stillOwned = jest.fn().mockResolvedValue(undefined);
     const config = { feedback: { maxAttempts: 3, retryBackoffMs: 200 } } as AppConfig;
-    sut = new FeedbackRecordProcessor(
-      { handle } as unknown as FeedbackHandler,
-      { publish } as unknown as DeadLetterPublisher,
-      config,
-    );
+    sut = new FeedbackRecordProcessor({ publish } as unknown as DeadLetterPublisher, config);
   });
   afterEach(() => jest.useRealTimers());
 
   it('hands a record to the handler once when it succeeds, and writes no dead letter', async () => {
-    await expect(sut.process(record, stillOwned)).resolves.toEqual({ outcome: 'handled', attempts: 1 });
+    await expect(sut.process(record, handle, stillOwned)).resolves.toEqual({
+      outcome: 'handled',
+      attempts: 1,
+    });
     expect(handle).toHaveBeenCalledTimes(1);
     expect(publish).not.toHaveBeenCalled();
   });
@@ -47,7 +45,7 @@ describe(FeedbackRecordProcessor.name, () => {
       throw refusal;
     });
 
-    await expect(sut.process(record, stillOwned)).resolves.toMatchObject({
+    await expect(sut.process(record, handle, stillOwned)).resolves.toMatchObject({
       outcome: 'dead-lettered',
       kind: FeedbackFailureKind.NotJson,
       attempts: 1,
@@ -65,7 +63,7 @@ describe(FeedbackRecordProcessor.name, () => {
         throw new Error('flaky');
       });
 
-    const result = sut.process(record, stillOwned);
+    const result = sut.process(record, handle, stillOwned);
     await jest.advanceTimersByTimeAsync(199);
     expect(handle).toHaveBeenCalledTimes(1);
     await jest.advanceTimersByTimeAsync(1);
@@ -84,7 +82,7 @@ describe(FeedbackRecordProcessor.name, () => {
       throw new TypeError(`failure ${handle.mock.calls.length}`);
     });
 
-    const result = sut.process(record, stillOwned);
+    const result = sut.process(record, handle, stillOwned);
     await jest.advanceTimersByTimeAsync(600);
 
     await expect(result).resolves.toMatchObject({
@@ -107,6 +105,6 @@ describe(FeedbackRecordProcessor.name, () => {
     });
     publish.mockRejectedValue(new Error('the broker is down'));
 
-    await expect(sut.process(record, stillOwned)).rejects.toThrow('the broker is down');
+    await expect(sut.process(record, handle, stillOwned)).rejects.toThrow('the broker is down');
   });
 });

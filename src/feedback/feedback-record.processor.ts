@@ -1,10 +1,11 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } from '@nestjs/common';
+import { from, lastValueFrom, Observable } from 'rxjs';
 import { AppConfig } from '../config/app-config';
+import { headerText, KafkaRecordContext } from '../kafka/kafka-record.context';
 import { endSpan, extractContext, SpanKind, startSpan } from '../observability/tracing';
 import { DeadLetterPublisher } from './dead-letter.publisher';
 import { FeedbackFailureKind, FeedbackRejectedError } from './feedback-errors';
 import { describeRecord, FeedbackRecord } from './feedback-record';
-import { FeedbackHandler } from './feedback.handler';
 
 // The partition waits while a record is retried, and so does shutdown: no single wait is longer than this.
 const MAX_BACKOFF_MS = 5000;
@@ -18,23 +19,39 @@ export type ProcessOutcome =
  * topic. A refused record (not JSON, not a Message) is dead-lettered at once, since retrying cannot
  * change it; any other handler error is retried up to FEEDBACK_MAX_ATTEMPTS times with doubling backoff (at most 5 s a wait).
  * Rejects only when the dead-letter write fails: then the record must stay uncommitted.
+ *
+ * It is the interceptor of the feedback `@EventPattern` handler: one attempt is one run of the handler's
+ * pipes (JSON, validation) and the handler itself, so a refusal by a pipe is dead-lettered like one by the
+ * handler.
  */
 @Injectable()
-export class FeedbackRecordProcessor {
+export class FeedbackRecordProcessor implements NestInterceptor {
   private readonly logger = new Logger(FeedbackRecordProcessor.name);
 
   constructor(
-    private readonly handler: FeedbackHandler,
     private readonly deadLetters: DeadLetterPublisher,
     private readonly config: AppConfig,
   ) {}
 
+  intercept(context: ExecutionContext, next: CallHandler): Observable<ProcessOutcome> {
+    const record = context.switchToRpc().getContext<KafkaRecordContext>();
+    // next.handle() is deferred: each subscription runs the pipes and the handler again.
+    const attempt = (): Promise<unknown> => lastValueFrom(next.handle(), { defaultValue: undefined });
+    return from(this.process(record.record, attempt, () => record.heartbeat()));
+  }
+
   /**
-   * `stillOwned` keeps the group membership alive between attempts (kafkajs' heartbeat). The record's
-   * handling is a consumer span that continues the trace of its `traceparent` header, if it has one.
+   * `attempt` runs the handling once; `stillOwned` keeps the group membership alive between attempts
+   * (kafkajs' heartbeat). The record's handling is a consumer span that continues the trace of its
+   * `traceparent` header, if it has one.
    */
-  async process(record: FeedbackRecord, stillOwned: () => Promise<void>): Promise<ProcessOutcome> {
-    const { span } = startSpan(`process ${record.topic}`, SpanKind.CONSUMER, extractContext(record.headers), {
+  async process(
+    record: FeedbackRecord,
+    attempt: () => Promise<unknown>,
+    stillOwned: () => Promise<void>,
+  ): Promise<ProcessOutcome> {
+    const parent = extractContext(headerText(record.headers));
+    const { span } = startSpan(`process ${record.topic}`, SpanKind.CONSUMER, parent, {
       'messaging.system': 'kafka',
       'messaging.operation.type': 'process',
       'messaging.destination.name': record.topic,
@@ -43,7 +60,7 @@ export class FeedbackRecordProcessor {
       'messaging.consumer.group.name': this.config.feedback.groupId,
     });
     try {
-      const outcome = await this.attempts(record, stillOwned);
+      const outcome = await this.attempts(record, attempt, stillOwned);
       span.setAttribute('feedback.outcome', outcome.outcome);
       endSpan(span, outcome.outcome === 'dead-lettered' ? outcome.error : undefined);
       return outcome;
@@ -53,11 +70,15 @@ export class FeedbackRecordProcessor {
     }
   }
 
-  private async attempts(record: FeedbackRecord, stillOwned: () => Promise<void>): Promise<ProcessOutcome> {
+  private async attempts(
+    record: FeedbackRecord,
+    handle: () => Promise<unknown>,
+    stillOwned: () => Promise<void>,
+  ): Promise<ProcessOutcome> {
     const { maxAttempts, retryBackoffMs } = this.config.feedback;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        this.handler.handle(record);
+        await handle();
         return { outcome: 'handled', attempts: attempt };
       } catch (thrown) {
         const error = thrown instanceof Error ? thrown : new Error(String(thrown));

@@ -1,16 +1,23 @@
+import { INestMicroservice, Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { AppConfig } from '../config/app-config';
+import { useContainer } from 'class-validator';
+import { AppConfig, FEEDBACK } from '../config/app-config';
 import {
   ConsumedRecord,
   ConsumerRunner,
   ConsumerRunnerFactory,
   ConsumerRunnerOptions,
-  ConsumerState,
 } from '../kafka/consumer-runner';
-import { HealthRegistry } from '../observability/health-registry';
-import { Metrics } from '../observability/metrics';
+import { KafkaRecordContext } from '../kafka/kafka-record.context';
+import { KafkaTransport } from '../kafka/kafka-transport';
+import { MessageDto } from '../messages/dto/message.dto';
+import { MESSAGE_RULES } from '../messages/message-rules';
+import { METRIC_PROVIDERS } from '../observability/metric-definitions';
+import { DeadLetterPublisher } from './dead-letter.publisher';
+import { FeedbackFailureKind, FeedbackRejectedError } from './feedback-errors';
 import { FeedbackRecordProcessor } from './feedback-record.processor';
 import { FeedbackConsumer } from './feedback.consumer';
+import { FeedbackHandler } from './feedback.handler';
 
 const feedback = {
   enabled: true,
@@ -18,150 +25,182 @@ const feedback = {
   groupId: 'kafka-producer-service-consumer-group',
   deadLetterTopic: { name: 'feedback-topic.DLT', partitions: 3, replicationFactor: 1, configs: {} },
   maxAttempts: 3,
-  retryBackoffMs: 200,
+  retryBackoffMs: 1,
 };
+const config = {
+  feedback,
+  consumers: { [FEEDBACK]: { topic: feedback.topic, groupId: feedback.groupId } },
+  message: {
+    types: ['INFO', 'ERROR'],
+    maxContentLength: 100,
+    maxMetadataEntries: 4,
+    maxMetadataValueLength: 50,
+  },
+} as unknown as AppConfig;
 
-/** The Kafka boundary: a runner whose state the test sets, built by a factory that keeps its options. */
-class FakeRunner {
-  state: ConsumerState = 'STARTING';
-  assignedPartitions: number[] = [];
-  lastError?: { message: string; at: string };
-  start = jest.fn();
-  stop = jest.fn(() => {
-    this.state = 'STOPPED';
-    return Promise.resolve();
-  });
+function record(value: string | null, offset = '7'): ConsumedRecord {
+  return {
+    topic: feedback.topic,
+    partition: 1,
+    offset,
+    key: Buffer.from([0x00, 0xff]),
+    value: value === null ? null : Buffer.from(value),
+    headers: { repeated: [Buffer.from('a'), Buffer.from('b')] },
+    timestamp: '1700000000000',
+  };
 }
 
+/**
+ * FeedbackConsumer as Nest runs it: a microservice on the KafkaTransport whose ConsumerRunner is replaced, so
+ * the test hands records to `handle` as kafkajs would, and sees what the runner would commit (handle resolved)
+ * or leave uncommitted (handle rejected).
+ */
 describe(FeedbackConsumer.name, () => {
-  let runner: FakeRunner;
-  let options: ConsumerRunnerOptions | undefined;
-  let processRecord: jest.Mock;
-  let metrics: Metrics;
+  let app: INestMicroservice;
+  let options: ConsumerRunnerOptions;
+  let handled: { message: MessageDto; context: KafkaRecordContext }[];
+  let handle: jest.SpyInstance;
+  let publish: jest.Mock;
+  const heartbeat = jest.fn(() => Promise.resolve());
 
-  async function create(enabled = true): Promise<FeedbackConsumer> {
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+    // The Message rules read AppConfig through Nest's container, as configureApp arranges it.
+    const rules = new Map<unknown, unknown>(MESSAGE_RULES.map((rule) => [rule, new rule(config)]));
+    useContainer({ get: (someClass: unknown) => rules.get(someClass) }, { fallback: true });
+  });
+
+  beforeEach(async () => {
+    handled = [];
+    publish = jest.fn().mockResolvedValue({ topic: 'feedback-topic.DLT', partition: 1, offset: '0' });
     const moduleRef = await Test.createTestingModule({
+      controllers: [FeedbackConsumer],
       providers: [
-        FeedbackConsumer,
-        Metrics,
-        HealthRegistry,
+        FeedbackHandler,
+        FeedbackRecordProcessor,
+        ...METRIC_PROVIDERS,
+        { provide: AppConfig, useValue: config },
+        { provide: DeadLetterPublisher, useValue: { publish } },
         {
           provide: ConsumerRunnerFactory,
           useValue: {
             create: (given: ConsumerRunnerOptions) => {
               options = given;
-              return runner as unknown as ConsumerRunner;
+              return {
+                start: jest.fn(),
+                stop: jest.fn().mockResolvedValue(undefined),
+              } as unknown as ConsumerRunner;
             },
           },
         },
-        { provide: AppConfig, useValue: { feedback: { ...feedback, enabled } } },
-        { provide: FeedbackRecordProcessor, useValue: { process: processRecord } },
+        {
+          provide: KafkaTransport,
+          inject: [ConsumerRunnerFactory],
+          useFactory: (runners: ConsumerRunnerFactory) =>
+            new KafkaTransport(runners, { consumers: config.consumers }),
+        },
       ],
     }).compile();
-    metrics = moduleRef.get(Metrics);
-    const sut = moduleRef.get(FeedbackConsumer);
-    sut.onModuleInit();
-    return sut;
-  }
+    const handler = moduleRef.get(FeedbackHandler);
+    handle = jest.spyOn(handler, 'handle').mockImplementation((message, context) => {
+      handled.push({ message, context: context as KafkaRecordContext });
+    });
+    app = moduleRef.createNestMicroservice({ strategy: moduleRef.get(KafkaTransport) });
+    await app.listen();
+  });
+  afterEach(() => app.close());
 
-  beforeEach(() => {
-    runner = new FakeRunner();
-    options = undefined;
-    processRecord = jest.fn().mockResolvedValue({ outcome: 'handled', attempts: 1 });
+  it('listens on the configured feedback topic in the configured group', () => {
+    expect(options).toMatchObject({ topic: 'feedback-topic', groupId: feedback.groupId });
   });
 
-  it('starts one consumer on the configured topic and group, without waiting for it', async () => {
-    const sut = await create();
+  it('hands the handler the validated Message as a MessageDto and the byte-exact record as its context', async () => {
+    await options.handle(record('{"id":"m-1","content":"thanks","type":"INFO"}'), heartbeat);
 
-    sut.onApplicationBootstrap();
-
-    expect(options).toMatchObject({ groupId: feedback.groupId, topic: 'feedback-topic' });
-    expect(runner.start).toHaveBeenCalledTimes(1);
-    expect(sut.healthComponent()).toMatchObject({ status: 'UNKNOWN', details: { state: 'STARTING' } });
-  });
-
-  it('hands every record, with its heartbeat, to the processor', async () => {
-    const sut = await create();
-    sut.onApplicationBootstrap();
-    const record: ConsumedRecord = {
+    expect(handled).toHaveLength(1);
+    const [{ message, context }] = handled as [(typeof handled)[number]];
+    expect(message).toBeInstanceOf(MessageDto);
+    expect(message).toEqual({ id: 'm-1', content: 'thanks', type: 'INFO' });
+    expect(context).toBeInstanceOf(KafkaRecordContext);
+    expect({
+      topic: context.topic,
+      partition: context.partition,
+      offset: context.offset,
+      key: context.key,
+      headers: context.headers,
+      timestamp: context.timestamp,
+    }).toEqual({
       topic: 'feedback-topic',
       partition: 1,
-      offset: '9',
-      key: null,
-      value: Buffer.from('{"content":"thanks"}'),
-      headers: {},
-      timestamp: '0',
-    };
-    const heartbeat = (): Promise<void> => Promise.resolve();
-
-    await options!.handle(record, heartbeat);
-
-    expect(processRecord).toHaveBeenCalledWith(record, heartbeat);
+      offset: '7',
+      key: Buffer.from([0x00, 0xff]),
+      headers: { repeated: [Buffer.from('a'), Buffer.from('b')] },
+      timestamp: '1700000000000',
+    });
+    expect(publish).not.toHaveBeenCalled();
   });
 
-  it('lets a processor failure through, so the record is not committed', async () => {
-    const sut = await create();
-    sut.onApplicationBootstrap();
-    processRecord.mockRejectedValue(new Error('the dead letter could not be written'));
+  it('dead-letters a record without a value as NotJson at once, without calling the handler', async () => {
+    const empty = record(null);
+    await options.handle(empty, heartbeat);
 
-    await expect(options!.handle({} as ConsumedRecord, () => Promise.resolve())).rejects.toThrow(
-      'the dead letter could not be written',
+    expect(handle).not.toHaveBeenCalled();
+    expect(publish).toHaveBeenCalledWith(
+      empty,
+      FeedbackFailureKind.NotJson,
+      expect.objectContaining({ message: 'the record has no value' }),
+      1,
     );
   });
 
-  it('shows UP with its partitions while in the group, and DOWN with the last error while reconnecting', async () => {
-    const sut = await create();
-    sut.onApplicationBootstrap();
+  it('dead-letters a value that is not JSON as NotJson at once', async () => {
+    await options.handle(record('not JSON {'), heartbeat);
 
-    Object.assign(runner, { state: 'RUNNING', assignedPartitions: [0, 2] });
-    expect(sut.healthComponent()).toEqual({
-      status: 'UP',
-      details: {
-        state: 'RUNNING',
-        group: feedback.groupId,
-        topic: 'feedback-topic',
-        deadLetterTopic: 'feedback-topic.DLT',
-        assignedPartitions: [0, 2],
-      },
+    expect(handle).not.toHaveBeenCalled();
+    const [, kind, error, attempts] = publish.mock.calls[0] as [unknown, string, Error, number];
+    expect([kind, attempts]).toEqual([FeedbackFailureKind.NotJson, 1]);
+    expect(error.message).toMatch(/^the value is not JSON: /);
+  });
+
+  it('dead-letters JSON that is not a valid Message as InvalidMessage, naming each field as the API does', async () => {
+    await options.handle(record('{"type":"NOPE","extra":1}'), heartbeat);
+
+    expect(handle).not.toHaveBeenCalled();
+    const [, kind, error] = publish.mock.calls[0] as [unknown, string, FeedbackRejectedError];
+    expect(kind).toBe(FeedbackFailureKind.InvalidMessage);
+    expect(error.details.map((d) => d.field).sort()).toEqual(['content', 'extra', 'type']);
+    expect(error.message).toMatch(/^the value is not a valid Message: /);
+    expect(error.message).toContain('type: type must be one of: INFO, ERROR');
+  });
+
+  it('dead-letters a bare JSON string as InvalidMessage: it must be a JSON object', async () => {
+    await options.handle(record('"just a string"'), heartbeat);
+
+    const [, kind, error] = publish.mock.calls[0] as [unknown, string, Error];
+    expect(kind).toBe(FeedbackFailureKind.InvalidMessage);
+    expect(error.message).toBe('the value is not a valid Message: body: must be a JSON object (a Message)');
+  });
+
+  it('retries a throwing handler FEEDBACK_MAX_ATTEMPTS times, then dead-letters the record as HandlerFailed', async () => {
+    handle.mockImplementation(() => {
+      throw new Error('the downstream system is unavailable');
     });
-    const lastError = { message: 'consumer crashed: coordinator gone', at: '2026-01-01T00:00:00.000Z' };
-    Object.assign(runner, { state: 'RECONNECTING', assignedPartitions: [], lastError });
-    expect(sut.healthComponent()).toMatchObject({
-      status: 'DOWN',
-      details: { state: 'RECONNECTING', lastError },
-    });
+
+    await options.handle(record('{"content":"x"}'), heartbeat);
+
+    expect(handle).toHaveBeenCalledTimes(3);
+    expect(heartbeat).toHaveBeenCalled();
+    expect(publish).toHaveBeenCalledWith(
+      expect.objectContaining({ offset: '7' }),
+      FeedbackFailureKind.HandlerFailed,
+      expect.objectContaining({ message: 'the downstream system is unavailable' }),
+      3,
+    );
   });
 
-  it('counts group membership in kafka_consumer_connected', async () => {
-    const sut = await create();
-    sut.onApplicationBootstrap();
+  it('fails the record with the real cause when the dead letter cannot be written, so it is not committed', async () => {
+    publish.mockRejectedValue(new Error('the broker is down'));
 
-    options!.membershipChanged!(true);
-    const joined = (await metrics.consumerConnected.get()).values;
-    options!.membershipChanged!(false);
-    const left = (await metrics.consumerConnected.get()).values;
-
-    expect(joined).toEqual([{ value: 1, labels: { group: feedback.groupId } }]);
-    expect(left).toEqual([{ value: 0, labels: { group: feedback.groupId } }]);
-  });
-
-  it('leaves the group at shutdown and then shows OUT_OF_SERVICE', async () => {
-    const sut = await create();
-    sut.onApplicationBootstrap();
-
-    await sut.beforeApplicationShutdown();
-
-    expect(runner.stop).toHaveBeenCalledTimes(1);
-    expect(sut.healthComponent()).toMatchObject({ status: 'OUT_OF_SERVICE', details: { state: 'STOPPED' } });
-  });
-
-  it('reports UP with state DISABLED and starts no consumer when FEEDBACK_CONSUMER_ENABLED=false', async () => {
-    const sut = await create(false);
-
-    sut.onApplicationBootstrap();
-    await sut.beforeApplicationShutdown();
-
-    expect(options).toBeUndefined();
-    expect(sut.healthComponent()).toMatchObject({ status: 'UP', details: { state: 'DISABLED' } });
+    await expect(options.handle(record('not JSON'), heartbeat)).rejects.toThrow('the broker is down');
   });
 });

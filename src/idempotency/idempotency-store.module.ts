@@ -1,8 +1,8 @@
-import { Inject, Module, OnModuleInit } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { HealthRegistry } from '../observability/health-registry';
 import { Metrics } from '../observability/metrics';
 import { IDEMPOTENCY_STORE, IdempotencyStore } from './idempotency-store';
+import { IdempotencyStoreHealth } from './idempotency-store.health';
 import { MemoryIdempotencyStore } from './memory-idempotency.store';
 import { createStoreClient, RedisIdempotencyStore } from './redis-idempotency.store';
 
@@ -17,26 +17,14 @@ function createStore(config: AppConfig, metrics: Metrics): IdempotencyStore {
 /**
  * Owns where Idempotency-Keys live, chosen by configuration: this process's memory (the default), or Redis
  * shared by every instance and worker (IDEMPOTENCY_STORE_URL; the only module that imports @redis/client),
- * which is then the `idempotencyStore` component of /actuator/health (and of readiness when
- * IDEMPOTENCY_STORE_IN_READINESS is true).
+ * which is then the `idempotencyStore` component of /actuator/health (IdempotencyStoreHealth; in readiness
+ * when IDEMPOTENCY_STORE_IN_READINESS is true).
  */
 @Module({
-  providers: [{ provide: IDEMPOTENCY_STORE, inject: [AppConfig, Metrics], useFactory: createStore }],
+  providers: [
+    { provide: IDEMPOTENCY_STORE, inject: [AppConfig, Metrics], useFactory: createStore },
+    IdempotencyStoreHealth,
+  ],
   exports: [IDEMPOTENCY_STORE],
 })
-export class IdempotencyStoreModule implements OnModuleInit {
-  constructor(
-    @Inject(IDEMPOTENCY_STORE) private readonly store: IdempotencyStore,
-    private readonly config: AppConfig,
-    private readonly health: HealthRegistry,
-  ) {}
-
-  onModuleInit(): void {
-    const check = this.store.health?.bind(this.store);
-    if (check) {
-      this.health.register('idempotencyStore', check, {
-        readiness: this.config.idempotency.store?.inReadiness ?? false,
-      });
-    }
-  }
-}
+export class IdempotencyStoreModule {}

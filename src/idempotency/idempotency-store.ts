@@ -1,4 +1,4 @@
-import type { HealthComponent } from '../observability/health-registry';
+import type { HealthComponent } from '../observability/health-indicator';
 
 /** The store of Idempotency-Keys chosen by IdempotencyStoreModule: in memory, or shared through Redis. */
 export const IDEMPOTENCY_STORE = Symbol('IDEMPOTENCY_STORE');

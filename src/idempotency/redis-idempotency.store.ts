@@ -3,7 +3,7 @@ import { Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/c
 import { createClient, RedisClientType, TimeoutReadError } from '@redis/client';
 import { ErrorCode, ServiceError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
-import type { HealthComponent } from '../observability/health-registry';
+import type { HealthComponent } from '../observability/health-indicator';
 import { Metrics } from '../observability/metrics';
 import { ClaimResult, IdempotencyStore, KeyClaim } from './idempotency-store';
 

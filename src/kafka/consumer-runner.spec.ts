@@ -45,9 +45,13 @@ describe(ConsumerRunner.name, () => {
       partition: 2,
       message: {
         offset,
-        key: Buffer.from('k'),
+        key: Buffer.from([0x00, 0x9f, 0xff]),
         value: Buffer.from('{}'),
-        headers: { traceparent: Buffer.from('00-abc'), repeated: ['first', Buffer.from('last')] },
+        headers: {
+          traceparent: Buffer.from('00-abc'),
+          binary: Buffer.from([0xc3, 0x28]),
+          repeated: [Buffer.from('first'), 'second', Buffer.from([0xfe])],
+        },
         timestamp: '1700000000000',
         attributes: 0,
       },
@@ -104,7 +108,7 @@ describe(ConsumerRunner.name, () => {
     return { sut, consumer, eachMessage };
   }
 
-  it('hands the handler the record free of kafkajs types, header values as text (the last of a repeated key)', async () => {
+  it('hands the handler the record byte-exact: key and header values as bytes, repeated headers in order', async () => {
     const { eachMessage } = await running();
 
     await eachMessage(payload('41'));
@@ -114,11 +118,28 @@ describe(ConsumerRunner.name, () => {
         topic: TOPIC,
         partition: 2,
         offset: '41',
-        key: Buffer.from('k'),
+        key: Buffer.from([0x00, 0x9f, 0xff]),
         value: Buffer.from('{}'),
-        headers: { traceparent: '00-abc', repeated: 'last' },
+        headers: {
+          traceparent: Buffer.from('00-abc'),
+          binary: Buffer.from([0xc3, 0x28]),
+          repeated: [Buffer.from('first'), Buffer.from('second'), Buffer.from([0xfe])],
+        },
         timestamp: '1700000000000',
       },
+      expect.any(Function),
+    );
+  });
+
+  it('keeps a null key and a null value null', async () => {
+    const { eachMessage } = await running();
+    const given = payload('5');
+    Object.assign(given.message, { key: null, value: null, headers: {} });
+
+    await eachMessage(given);
+
+    expect(handle).toHaveBeenCalledWith(
+      expect.objectContaining({ key: null, value: null, headers: {} }),
       expect.any(Function),
     );
   });

@@ -3,8 +3,14 @@ import { Consumer, EachMessagePayload, IHeaders, Kafka, KafkaMessage } from 'kaf
 import { KAFKA_CLIENT } from './kafka.constants';
 
 /**
- * One consumed record, free of kafkajs types: the key and value exactly as their bytes came, header values
- * as UTF-8 strings (the last value of a repeated key).
+ * A consumed record's headers by name, each value the bytes that came. A name that occurs more than once
+ * maps to an array of its values in the order they were written (the convention of RecordHeaders).
+ */
+export type ConsumedHeaders = Record<string, Buffer | Buffer[]>;
+
+/**
+ * One consumed record, free of kafkajs types and byte-exact: the key, value and header values exactly as
+ * their bytes came (null stays null), repeated headers kept in order.
  */
 export interface ConsumedRecord {
   topic: string;
@@ -13,7 +19,7 @@ export interface ConsumedRecord {
   offset: string;
   key: Buffer | null;
   value: Buffer | null;
-  headers: Record<string, string>;
+  headers: ConsumedHeaders;
   /** CreateTime or LogAppendTime, epoch milliseconds, as a decimal string. */
   timestamp: string;
 }
@@ -214,18 +220,27 @@ export function toConsumedRecord(topic: string, partition: number, message: Kafk
     offset: message.offset,
     key: message.key,
     value: message.value,
-    headers: headerText(message.headers),
+    headers: headerBytes(message.headers),
     timestamp: message.timestamp,
   };
 }
 
-function headerText(headers: IHeaders | undefined): Record<string, string> {
-  const text: Record<string, string> = {};
+/**
+ * kafkajs' headers as bytes. kafkajs decodes every header value to a Buffer and turns a repeated name into
+ * an array in record order; a string (its type allows one) is taken as UTF-8.
+ */
+export function headerBytes(headers: IHeaders | undefined): ConsumedHeaders {
+  const bytes: ConsumedHeaders = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
-    const last = Array.isArray(value) ? value[value.length - 1] : value;
-    if (last !== undefined) {
-      text[name] = Buffer.isBuffer(last) ? last.toString('utf8') : last;
+    if (Array.isArray(value)) {
+      bytes[name] = value.map(toBuffer);
+    } else if (value !== undefined) {
+      bytes[name] = toBuffer(value);
     }
   }
-  return text;
+  return bytes;
+}
+
+function toBuffer(value: Buffer | string): Buffer {
+  return Buffer.isBuffer(value) ? value : Buffer.from(value, 'utf8');
 }

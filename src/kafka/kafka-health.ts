@@ -1,36 +1,33 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { Admin } from 'kafkajs';
 import { AppConfig } from '../config/app-config';
-import { HealthComponent, HealthRegistry } from '../observability/health-registry';
-import { KAFKA_ADMIN, KAFKA_PRODUCER } from './kafka.constants';
+import { ComponentHealthIndicator, HealthComponent, report } from '../observability/health-indicator';
 import { KafkaPublisher } from './kafka-publisher';
+import { KAFKA_ADMIN, KAFKA_PRODUCER } from './kafka.constants';
 import { SupervisedProducer } from './supervised-producer';
 import { TopicProvisioner } from './topic-provisioner';
 
 /**
- * The Kafka components of /actuator/health (Spring's KafkaHealthIndicator): `kafka` asks the cluster to
- * describe itself, bounded by HEALTH_TIMEOUT_MS and reused for HEALTH_CACHE_MS, so probes can neither hang
- * nor hammer the broker (concurrent probes share one request); `kafkaProducer` reports the idempotent
- * producer. Both gate readiness.
+ * The `kafka` health component (Spring's KafkaHealthIndicator): asks the cluster to describe itself,
+ * bounded by HEALTH_TIMEOUT_MS and reused for HEALTH_CACHE_MS, so probes can neither hang nor hammer the
+ * broker (concurrent probes share one request).
  */
 @Injectable()
-export class KafkaHealth implements OnModuleInit {
-  private readonly logger = new Logger(KafkaHealth.name);
+export class KafkaClusterHealth implements ComponentHealthIndicator {
+  private readonly logger = new Logger(KafkaClusterHealth.name);
   private last?: { at: number; component: HealthComponent };
   private inFlight?: Promise<HealthComponent>;
 
   constructor(
     @Inject(KAFKA_ADMIN) private readonly admin: Admin,
-    @Inject(KAFKA_PRODUCER) private readonly producer: SupervisedProducer,
-    private readonly publisher: KafkaPublisher,
-    private readonly topics: TopicProvisioner,
-    private readonly registry: HealthRegistry,
+    private readonly indicators: HealthIndicatorService,
     private readonly config: AppConfig,
   ) {}
 
-  onModuleInit(): void {
-    this.registry.register('kafka', () => this.cluster(), { readiness: true });
-    this.registry.register('kafkaProducer', () => this.producerComponent(), { readiness: true });
+  async isHealthy(key: string): Promise<HealthIndicatorResult> {
+    const { status, details } = await this.cluster();
+    return report(this.indicators.check(key), status, details);
   }
 
   /** The cluster's state: a cached answer while fresh, else one describeCluster shared by all callers. */
@@ -79,20 +76,34 @@ export class KafkaHealth implements OnModuleInit {
     this.last = { at: Date.now(), component };
     return component;
   }
+}
 
-  /**
-   * The idempotent producer. A producer that is not connected while the cluster answers is nudged to
-   * connect (bounded and coalesced by SupervisedProducer), so readiness cannot wait forever for a send
-   * that an unready instance would never receive.
-   */
-  async producerComponent(): Promise<HealthComponent> {
+/**
+ * The `kafkaProducer` health component: the idempotent producer. A producer that is not connected while the
+ * cluster answers is nudged to connect (bounded and coalesced by SupervisedProducer), so readiness cannot
+ * wait forever for a send that an unready instance would never receive.
+ */
+@Injectable()
+export class KafkaProducerHealth implements ComponentHealthIndicator {
+  constructor(
+    @Inject(KAFKA_PRODUCER) private readonly producer: SupervisedProducer,
+    private readonly publisher: KafkaPublisher,
+    private readonly topics: TopicProvisioner,
+    private readonly cluster: KafkaClusterHealth,
+    private readonly indicators: HealthIndicatorService,
+  ) {}
+
+  async isHealthy(key: string): Promise<HealthIndicatorResult> {
     const connected = this.publisher.producerConnected;
-    if (!connected && (await this.cluster()).status === 'UP') {
+    if (!connected && (await this.cluster.cluster()).status === 'UP') {
       this.producer.get().catch(() => undefined);
     }
-    return {
-      status: connected ? 'UP' : 'DOWN',
-      details: { connected, topicsProvisioned: this.topics.provisioned },
-    };
+    return report(this.indicators.check(key), connected ? 'UP' : 'DOWN', {
+      connected,
+      topicsProvisioned: this.topics.provisioned,
+    });
   }
 }
+
+/** KafkaModule's health indicators (providers of the module, listed in HEALTH_COMPONENTS). */
+export const KAFKA_HEALTH_INDICATORS = [KafkaClusterHealth, KafkaProducerHealth];

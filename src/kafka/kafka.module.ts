@@ -2,9 +2,9 @@ import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { Admin, Kafka, ProducerConfig } from 'kafkajs';
 import { AppConfig } from '../config/app-config';
 import { registerCompressionCodecs } from './compression';
-import { ConsumerRunnerFactory } from './consumer-runner';
+import { CONSUMING_EXPORTS, CONSUMING_PROVIDERS } from './consuming.providers';
 import { createKafkaClient } from './kafka-client.factory';
-import { KafkaHealth } from './kafka-health';
+import { KAFKA_HEALTH_INDICATORS } from './kafka-health';
 import {
   KAFKA_ADMIN,
   KAFKA_CLIENT,
@@ -91,8 +91,9 @@ function supervisedProducer(
     PartitionResolver,
     KafkaPublisher,
     TopicProvisioner,
-    KafkaHealth,
-    ConsumerRunnerFactory,
+    ...KAFKA_HEALTH_INDICATORS,
+    // Consuming (the KafkaTransport and its runners): see consuming.providers.ts.
+    ...CONSUMING_PROVIDERS,
   ],
   exports: [
     KAFKA_CLIENT,
@@ -100,7 +101,7 @@ function supervisedProducer(
     KafkaPublisher,
     TopicProvisioner,
     PartitionResolver,
-    ConsumerRunnerFactory,
+    ...CONSUMING_EXPORTS,
   ],
 })
 export class KafkaModule implements OnApplicationShutdown {

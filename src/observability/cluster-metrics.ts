@@ -33,13 +33,18 @@ if (cluster.isWorker) {
   });
 }
 
+/** Whether this process is a worker of WORKERS > 1, whose scrapes sum every worker's metrics. */
+export function aggregatesWorkers(): boolean {
+  return cluster.isWorker && process.send !== undefined;
+}
+
 /**
  * The registry /actuator/prometheus and /actuator/metrics read: in a single process the global one; in a
  * worker of WORKERS > 1, every worker's metrics summed by prom-client's AggregatorRegistry (counters and
  * histograms add up; see prom-client for each default metric's rule), collected through the primary.
  */
 export async function metricsRegistry(): Promise<Registry> {
-  if (!cluster.isWorker || !process.send) {
+  if (!aggregatesWorkers()) {
     return register;
   }
   const id = randomUUID();

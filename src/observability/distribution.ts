@@ -1,3 +1,5 @@
+import { Inject, Provider } from '@nestjs/common';
+import { getToken, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
 import { Gauge, Histogram, LabelValues, Registry } from 'prom-client';
 import { TimeWindowMax } from './time-window-max';
 
@@ -10,6 +12,40 @@ export interface DistributionConfig<T extends string> {
   registers?: Registry[];
 }
 
+/** The help text of a distribution's `_max` gauge. */
+function maxHelp(help: string): string {
+  return `${help} (largest of the last 2 minutes)`;
+}
+
+/** Each series' recent largest sample (TimeWindowMax), by label values: what a `_max` gauge exports. */
+export class WindowMaxes<T extends string = string> {
+  private readonly maxes = new Map<string, { labels: LabelValues<T>; max: TimeWindowMax }>();
+
+  constructor(private readonly labelNames: readonly T[]) {}
+
+  record(labels: LabelValues<T>, value: number): void {
+    const key = this.labelNames.map((name) => String(labels[name] ?? '')).join('\u0000');
+    let entry = this.maxes.get(key);
+    if (!entry) {
+      entry = { labels: { ...labels }, max: new TimeWindowMax() };
+      this.maxes.set(key, entry);
+    }
+    entry.max.record(value);
+  }
+
+  clear(): void {
+    this.maxes.clear();
+  }
+
+  /** The `_max` gauge's collect: one sample per series, its current max. */
+  collectInto(gauge: Gauge<T>): void {
+    gauge.reset();
+    for (const { labels, max } of this.maxes.values()) {
+      gauge.set(labels, max.poll());
+    }
+  }
+}
+
 /**
  * A Micrometer Timer (or DistributionSummary) on prom-client, exported as Micrometer's Prometheus registry
  * does: the histogram (`_bucket`, `_count`, `_sum`) and the gauge `<name>_max`, each series' largest sample
@@ -17,25 +53,25 @@ export interface DistributionConfig<T extends string> {
  * workers the max is the largest of theirs.
  */
 export class Distribution<T extends string = string> {
-  readonly histogram: Histogram<T>;
-  private readonly maxes = new Map<string, { labels: LabelValues<T>; max: TimeWindowMax }>();
+  constructor(
+    readonly histogram: Histogram<T>,
+    private readonly maxes: WindowMaxes<T>,
+  ) {}
 
-  constructor(private readonly config: DistributionConfig<T>) {
-    this.histogram = new Histogram(config);
-    const maxes = this.maxes;
+  /** A distribution made by hand on the given registries (the service's own come from providers). */
+  static create<T extends string>(config: DistributionConfig<T>): Distribution<T> {
+    const maxes = new WindowMaxes(config.labelNames);
     new Gauge<T>({
       name: `${config.name}_max`,
-      help: `${config.help} (largest of the last 2 minutes)`,
+      help: maxHelp(config.help),
       labelNames: config.labelNames,
       aggregator: 'max',
       ...(config.registers ? { registers: config.registers } : {}),
       collect() {
-        this.reset();
-        for (const { labels, max } of maxes.values()) {
-          this.set(labels, max.poll());
-        }
+        maxes.collectInto(this);
       },
     });
+    return new Distribution(new Histogram(config), maxes);
   }
 
   observe(value: number): void;
@@ -44,13 +80,7 @@ export class Distribution<T extends string = string> {
     const labels: LabelValues<T> = typeof labelsOrValue === 'number' ? {} : labelsOrValue;
     const value = typeof labelsOrValue === 'number' ? labelsOrValue : (sample ?? 0);
     this.histogram.observe(labels, value);
-    const key = this.config.labelNames.map((name) => String(labels[name] ?? '')).join('\u0000');
-    let entry = this.maxes.get(key);
-    if (!entry) {
-      entry = { labels: { ...labels }, max: new TimeWindowMax() };
-      this.maxes.set(key, entry);
-    }
-    entry.max.record(value);
+    this.maxes.record(labels, value);
   }
 
   /** Forgets every series (histogram and max). */
@@ -68,4 +98,58 @@ export class Distribution<T extends string = string> {
       return seconds;
     };
   }
+}
+
+/**
+ * The series maxima behind each `_max` gauge, one per name for the process: the registry keeps the gauge
+ * (and its collect) of the first app that made it, so every later app in the process (tests build several)
+ * must record into the same one.
+ */
+const windowMaxes = new Map<string, WindowMaxes>();
+function windowMaxesOf<T extends string>(name: string, labelNames: readonly T[]): WindowMaxes<T> {
+  let made = windowMaxes.get(name) as WindowMaxes<T> | undefined;
+  if (!made) {
+    made = new WindowMaxes(labelNames);
+    windowMaxes.set(name, made);
+  }
+  return made;
+}
+
+/** The injection token of a distribution made by makeDistributionProviders. */
+export function getDistributionToken(name: string): string {
+  return `DISTRIBUTION_${name.toUpperCase()}`;
+}
+
+/** Injects the Distribution named `name` (made by makeDistributionProviders), as @InjectMetric does a metric. */
+export const InjectDistribution = (name: string): ParameterDecorator & PropertyDecorator =>
+  Inject(getDistributionToken(name));
+
+/**
+ * A Distribution as nestjs-prometheus providers: its histogram (makeHistogramProvider), its `_max` gauge
+ * (makeGaugeProvider, collecting the series maxima) and the Distribution over both, injected with
+ * @InjectDistribution(name).
+ */
+export function makeDistributionProviders<T extends string>(
+  config: Omit<DistributionConfig<T>, 'registers'>,
+): Provider[] {
+  const { name, help, labelNames, buckets } = config;
+  const maxes = windowMaxesOf(name, labelNames);
+  return [
+    makeHistogramProvider({ name, help, labelNames, buckets }),
+    makeGaugeProvider({
+      name: `${name}_max`,
+      help: maxHelp(help),
+      labelNames,
+      aggregator: 'max',
+      collect() {
+        maxes.collectInto(this);
+      },
+    }),
+    {
+      provide: getDistributionToken(name),
+      inject: [getToken(name), getToken(`${name}_max`)],
+      // The `_max` gauge is injected only so that it is registered beside the histogram.
+      useFactory: (histogram: Histogram<T>): Distribution<T> => new Distribution(histogram, maxes),
+    },
+  ];
 }

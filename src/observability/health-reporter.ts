@@ -1,12 +1,15 @@
-import { Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { Injectable, OnModuleInit, ServiceUnavailableException } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import {
   HealthCheckResult,
   HealthCheckService,
   HealthIndicatorFunction,
+  HealthIndicatorResult,
   HealthIndicatorService,
 } from '@nestjs/terminus';
 import { AppConfig } from '../config/app-config';
-import { HealthCheck, HealthComponent, HealthRegistry, HealthStatus } from './health-registry';
+import { HEALTH_COMPONENTS } from './health-components';
+import { ComponentHealthIndicator, HealthComponent, HealthStatus, SPRING_STATUS } from './health-indicator';
 
 /**
  * Spring Boot's health JSON: `{"status":"UP","groups":["liveness","readiness"],"components":{"kafka":…}}`
@@ -36,81 +39,120 @@ export function aggregate(statuses: HealthStatus[]): HealthStatus {
   return statuses.reduce<HealthStatus>((worst, s) => (SEVERITY[s] > SEVERITY[worst] ? s : worst), 'UP');
 }
 
+/** The liveness group is the process itself: if it can answer, it is alive. */
+const LIVENESS_STATE = 'livenessState';
+
+type IndicatorData = HealthIndicatorResult[string] & { [SPRING_STATUS]?: HealthStatus };
+
+/** One component of Terminus' result in Spring's shape: its status, and its details when they are shown. */
+function toComponent(data: IndicatorData, showDetails: boolean): HealthComponent {
+  const { status, [SPRING_STATUS]: springStatus, ...details } = data;
+  const component: HealthComponent = { status: springStatus ?? (status === 'up' ? 'UP' : 'DOWN') };
+  if (showDetails && Object.keys(details).length > 0) {
+    component.details = details;
+  }
+  return component;
+}
+
 /**
- * Runs the registered health components through Terminus (which also turns every check to 503 while the
- * app shuts down) and renders the result in Spring's shape. Each check is bounded by HEALTH_TIMEOUT_MS and
- * a check that throws is DOWN with its error, so one bad component can neither hang nor break the probe.
+ * /actuator/health through Terminus: each component's indicator (HEALTH_COMPONENTS) composed by
+ * HealthCheckService.check (which also turns every check to 503 while the app shuts down), the result
+ * rendered in Spring's shape. Each indicator is bounded by HEALTH_TIMEOUT_MS and one that throws is DOWN with
+ * its error, so one bad component can neither hang nor break the probe.
  */
 @Injectable()
-export class HealthReporter {
+export class HealthReporter implements OnModuleInit {
+  private readonly indicators = new Map<string, ComponentHealthIndicator>();
+  /** The components of this configuration, in HEALTH_COMPONENTS' order, with their readiness decided. */
+  private components: { key: string; readiness: boolean }[] = [];
+
   constructor(
-    private readonly registry: HealthRegistry,
+    private readonly moduleRef: ModuleRef,
     private readonly terminus: HealthCheckService,
-    private readonly indicators: HealthIndicatorService,
+    private readonly indicatorService: HealthIndicatorService,
     private readonly config: AppConfig,
   ) {}
 
-  /** The liveness group is the process itself: if it can answer, it is alive. */
-  private readonly livenessState: HealthCheck = () => ({ status: 'UP' });
-
-  componentNames(): string[] {
-    return this.registry.entries().map((entry) => entry.name);
+  /** Each indicator is a provider of the module that owns the component. */
+  onModuleInit(): void {
+    for (const { key, indicator, present, readiness } of HEALTH_COMPONENTS) {
+      if (present && !present(this.config)) {
+        continue;
+      }
+      this.indicators.set(key, this.moduleRef.get(indicator, { strict: false }));
+      this.components.push({
+        key,
+        readiness: typeof readiness === 'function' ? readiness(this.config) : readiness === true,
+      });
+    }
   }
 
-  async report(group: HealthGroup, only?: string): Promise<HealthReport> {
-    const checks =
+  componentNames(): string[] {
+    return this.components.map((component) => component.key);
+  }
+
+  /** A group's (or one component's) health; without `showDetails`, statuses only. */
+  async report(group: HealthGroup, options: { only?: string; showDetails: boolean }): Promise<HealthReport> {
+    const { only, showDetails } = options;
+    const keys =
       group === 'liveness'
-        ? [{ name: 'livenessState', check: this.livenessState }]
-        : this.registry
-            .entries()
-            .filter((entry) => (group === 'readiness' ? entry.readiness : true))
-            .filter((entry) => only === undefined || entry.name === only);
-    const components: Record<string, HealthComponent> = {};
-    const indicators: HealthIndicatorFunction[] = checks.map(({ name, check }) => async () => {
-      const component = await this.bounded(check);
-      components[name] = component;
-      const session = this.indicators.check(name);
-      return httpStatusOf(component.status) === 200 ? session.up() : session.down();
-    });
-    let result: HealthCheckResult;
+        ? [LIVENESS_STATE]
+        : this.components
+            .filter((c) => (group === 'readiness' ? c.readiness : true))
+            .filter((c) => only === undefined || c.key === only)
+            .map((c) => c.key);
+    const result = await this.check(
+      keys.map((key) =>
+        key === LIVENESS_STATE ? () => this.indicatorService.check(key).up() : () => this.bounded(key),
+      ),
+    );
+    const found = result.details as Record<string, IndicatorData>;
+    // Terminus lists the up components before the down ones; Spring keeps the registry's order.
+    const components = Object.fromEntries(
+      keys.filter((key) => found[key]).map((key) => [key, toComponent(found[key]!, showDetails)]),
+    );
+    if (only !== undefined) {
+      return components[only] ?? { status: 'UNKNOWN' };
+    }
+    const status =
+      result.status === 'shutting_down'
+        ? 'OUT_OF_SERVICE'
+        : aggregate(Object.values(components).map((c) => c.status));
+    return group === 'all' ? { status, groups: HEALTH_GROUPS, components } : { status, components };
+  }
+
+  /** HealthCheckService.check, whose 503 (a component down, or shutting down) still carries the result. */
+  private async check(indicators: HealthIndicatorFunction[]): Promise<HealthCheckResult> {
     try {
-      result = await this.terminus.check(indicators);
+      return await this.terminus.check(indicators);
     } catch (error) {
       if (!(error instanceof ServiceUnavailableException)) {
         throw error;
       }
-      result = error.getResponse() as HealthCheckResult;
+      return error.getResponse() as HealthCheckResult;
     }
-    const ordered = Object.fromEntries(
-      checks.filter(({ name }) => components[name]).map(({ name }) => [name, components[name]!]),
-    );
-    const status =
-      result.status === 'shutting_down'
-        ? 'OUT_OF_SERVICE'
-        : aggregate(Object.values(ordered).map((c) => c.status));
-    if (only !== undefined) {
-      return ordered[only] ?? { status: 'UNKNOWN' };
-    }
-    return group === 'all'
-      ? { status, groups: HEALTH_GROUPS, components: ordered }
-      : { status, components: ordered };
   }
 
-  private async bounded(check: HealthCheck): Promise<HealthComponent> {
+  private async bounded(key: string): Promise<HealthIndicatorResult> {
+    const session = this.indicatorService.check(key);
+    const indicator = this.indicators.get(key);
+    if (!indicator) {
+      throw new Error(`no health indicator for ${key}`);
+    }
     // A little over HEALTH_TIMEOUT_MS, so components that bound themselves (Kafka) report their own reason.
     const timeoutMs = this.config.health.timeoutMs + 500;
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<HealthComponent>((resolve) => {
+    const timeout = new Promise<HealthIndicatorResult>((resolve) => {
       timer = setTimeout(
-        () => resolve({ status: 'DOWN', details: { error: `no answer within ${timeoutMs} ms` } }),
+        () => resolve(session.down({ error: `no answer within ${timeoutMs} ms` })),
         timeoutMs,
       );
     });
     try {
-      return await Promise.race([Promise.resolve().then(check), timeout]);
+      return await Promise.race([Promise.resolve().then(() => indicator.isHealthy(key)), timeout]);
     } catch (error) {
       const { name, message } = error instanceof Error ? error : new Error(String(error));
-      return { status: 'DOWN', details: { error: `${name}: ${message}` } };
+      return session.down({ error: `${name}: ${message}` });
     } finally {
       clearTimeout(timer);
     }

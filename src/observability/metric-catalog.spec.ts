@@ -1,6 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { Distribution } from './distribution';
-import { HealthStatus } from './health-registry';
+import { HealthStatus } from './health-indicator';
 import { aggregate, httpStatusOf } from './health-reporter';
 import { MetricCatalog, micrometerName, parseTagFilters } from './metric-catalog';
 
@@ -12,7 +12,7 @@ describe(MetricCatalog.name, () => {
     labelNames: ['type'],
     registers: [registry],
   });
-  const timer = new Distribution({
+  const timer = Distribution.create({
     name: 'x_send_seconds',
     help: 'time',
     labelNames: ['uri'],

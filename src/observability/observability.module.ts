@@ -6,10 +6,11 @@ import { LoggerModule } from 'nestjs-pino';
 import { AppConfig } from '../config/app-config';
 import { ActuatorController } from './actuator.controller';
 import { HealthController } from './health.controller';
-import { HealthRegistry } from './health-registry';
+import { HealthDetailsPolicy } from './health-details';
 import { HealthReporter } from './health-reporter';
 import { InfoController } from './info.controller';
 import { LOG_DESTINATION, loggerParams, stdoutDestination } from './logging';
+import { METRIC_PROVIDERS } from './metric-definitions';
 import { Metrics } from './metrics';
 import { MetricsController } from './metrics.controller';
 import { AggregatingPrometheusController } from './prometheus.controller';
@@ -37,7 +38,9 @@ import { AggregatingPrometheusController } from './prometheus.controller';
     }),
   ],
   controllers: [ActuatorController, HealthController, InfoController, MetricsController],
-  providers: [Metrics, HealthRegistry, HealthReporter],
-  exports: [Metrics, HealthRegistry],
+  // The metric providers first: /actuator/prometheus lists metrics in the order they were made.
+  providers: [...METRIC_PROVIDERS, Metrics, HealthReporter, HealthDetailsPolicy],
+  // TerminusModule: HealthIndicatorService for every module's health indicator.
+  exports: [...METRIC_PROVIDERS, Metrics, TerminusModule],
 })
 export class ObservabilityModule {}

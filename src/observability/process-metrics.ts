@@ -1,5 +1,6 @@
 import { availableParallelism, cpus, loadavg } from 'node:os';
-import { Gauge, register } from 'prom-client';
+import { Provider } from '@nestjs/common';
+import { makeGaugeProvider } from '@willsoto/nestjs-prometheus';
 
 /** A recent CPU figure is recomputed at most this often; scrapes in between see the last one. */
 const CPU_WINDOW_MS = 1000;
@@ -47,13 +48,20 @@ function systemCpu(): { busy: number; total: number } {
   return { busy, total };
 }
 
-function gauge(name: string, help: string, aggregator: 'sum' | 'max' | 'first', read: () => number): void {
-  if (register.getSingleMetric(name)) {
-    return;
-  }
-  new Gauge({
+// Once per process, like the gauges that read them (the registry keeps the first app's gauges).
+const processUsage = new RecentUsage(processCpu);
+const systemUsage = new RecentUsage(systemCpu);
+
+function gauge(
+  name: string,
+  help: string,
+  aggregator: 'sum' | 'max' | 'first',
+  read: () => number,
+): Provider {
+  return makeGaugeProvider({
     name,
     help,
+    labelNames: [],
     aggregator,
     collect() {
       this.set(read());
@@ -67,34 +75,34 @@ function gauge(name: string, help: string, aggregator: 'sum' | 'max' | 'first', 
  * process.uptime, process.cpu.usage, system.cpu.usage, system.load.average.1m, and system.cpu.count as
  * system_cpus_available. Its process.start.time and process.files.open/max are prom-client's default
  * process_start_time_seconds and process_open_fds/process_max_fds. /actuator/metrics shows them all under
- * Micrometer's dotted names (metric-catalog.ts). Registered once per process, on the default registry.
+ * Micrometer's dotted names (metric-catalog.ts). Gauge providers whose value is read at each scrape.
  */
-export function registerProcessMetrics(): void {
-  const processUsage = new RecentUsage(processCpu);
-  const systemUsage = new RecentUsage(systemCpu);
-  gauge('process_uptime_seconds', 'The uptime of the Node.js process', 'max', () => process.uptime());
+export const PROCESS_METRIC_PROVIDERS: Provider[] = [
+  gauge('process_uptime_seconds', 'The uptime of the Node.js process', 'max', () => process.uptime()),
   gauge(
     'process_cpu_usage',
     'The recent CPU usage of the Node.js process (0 to 1, of all available CPUs)',
     'sum',
     () => processUsage.get(CPU_WINDOW_MS * 1000 * availableParallelism()),
-  );
+  ),
   gauge('system_cpu_usage', 'The recent CPU usage of the whole system (0 to 1)', 'first', () =>
     systemUsage.get(CPU_WINDOW_MS * cpus().length),
-  );
+  ),
   // Micrometer's Prometheus name, system_cpu_count, is one promtool rejects (a gauge may not end in _count).
   gauge(
     'system_cpus_available',
     'The number of processors available to the Node.js process',
     'first',
     availableParallelism,
-  );
-  if (process.platform !== 'win32') {
-    gauge(
-      'system_load_average_1m',
-      'The system load average over the last minute (runnable processes, as the OS counts them)',
-      'first',
-      () => loadavg()[0] ?? 0,
-    );
-  }
-}
+  ),
+  ...(process.platform === 'win32'
+    ? []
+    : [
+        gauge(
+          'system_load_average_1m',
+          'The system load average over the last minute (runnable processes, as the OS counts them)',
+          'first',
+          () => loadavg()[0] ?? 0,
+        ),
+      ]),
+];

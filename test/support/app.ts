@@ -7,7 +7,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test, TestingModuleBuilder } from '@nestjs/testing';
 import { Admin, Kafka, logLevel } from 'kafkajs';
 import { AppModule } from '../../src/app.module';
-import { configureApp } from '../../src/app.setup';
+import { configureApp, startServing } from '../../src/app.setup';
 import { loadConfig } from '../../src/config/config.module';
 import { createHttpAdapter } from '../../src/http/http-server';
 
@@ -39,7 +39,7 @@ export async function startApp(
         logger: ['error', 'warn'],
       }),
     );
-    await app.listen(0, '127.0.0.1');
+    await startServing(app, 0, '127.0.0.1');
     const url = await app.getUrl();
     return { app, url: url.replace('[::1]', '127.0.0.1'), close: () => app.close() };
   } finally {
