@@ -50,6 +50,8 @@ describe('Idempotency-Key shared through Redis by two instances, one with WORKER
     IDEMPOTENCY_STORE_URL: redis.url,
     IDEMPOTENCY_STORE_TIMEOUT_MS: String(STORE_TIMEOUT_MS),
     IDEMPOTENCY_LEASE_MS: String(LEASE_MS),
+    // The tests read the store's health details, which callers without an API key do not see by default.
+    HEALTH_SHOW_DETAILS: 'always',
   });
 
   beforeAll(async () => {
@@ -260,6 +262,7 @@ describe('Idempotency-Key store over TLS, with a user and password in the URL (r
       KAFKA_TOPIC: topic,
       IDEMPOTENCY_STORE_URL: redis.url,
       IDEMPOTENCY_STORE_CA_FILE: redis.caFile!,
+      HEALTH_SHOW_DETAILS: 'always',
     });
   });
   afterAll(async () => {
