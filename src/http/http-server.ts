@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
-import type { Socket } from 'node:net';
 import { INestApplication } from '@nestjs/common';
 import type { Context, Span } from '@opentelemetry/api';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { EXCEPTION_CLASS, WithExceptionClass } from '../common/all-exceptions.filter';
-import { writeSocketError } from '../common/error-response';
 import { ErrorCode, ServiceError } from '../common/errors';
 import { ShutdownGate } from '../common/shutdown-gate';
 import { AppConfig } from '../config/app-config';
@@ -14,6 +12,7 @@ import { logRequest, TRACE_CONTEXT, Traced } from '../common/request-log';
 import { Metrics } from '../observability/metrics';
 import { endSpan, extractContext, SpanKind, startSpan, tracingOn } from '../observability/tracing';
 import { ApiKeys } from './api-keys';
+import { installClientErrorAnswers } from './client-errors';
 import { JSON_CONTENT_TYPE, parseJsonBody } from './json-body';
 import { CLOUDEVENTS_JSON_CONTENT_TYPE, readRawBody, takesRawBody } from './raw-body';
 
@@ -144,30 +143,6 @@ function queryParameterCount(url: string): number {
     count += 1;
   }
   return count;
-}
-
-/** What Node's HTTP parser refuses before there is a request, as status and code. */
-function clientErrorOf(code: string | undefined): { status: number; code: ErrorCode; message: string } {
-  switch (code) {
-    case 'HPE_HEADER_OVERFLOW':
-      return {
-        status: 431,
-        code: ErrorCode.HeadersTooLarge,
-        message: 'The request line and headers are too large',
-      };
-    case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return {
-        status: 408,
-        code: ErrorCode.RequestTimeout,
-        message: 'The request was not received in time',
-      };
-    default:
-      return {
-        status: 400,
-        code: ErrorCode.MalformedRequest,
-        message: `The HTTP request could not be parsed (${code ?? 'unknown error'})`,
-      };
-  }
 }
 
 /**
@@ -338,25 +313,8 @@ export function installHttpLayer(app: INestApplication): void {
     done();
   });
 
-  // Requests Node's parser refuses (bad framing, duplicate or conflicting lengths, oversized headers,
-  // header and request deadlines) get the documented error shape too, then the connection is closed.
+  // Requests Node's parser refuses get the documented error shape too, after the answers to the
+  // connection's earlier requests; then the connection is closed.
   server.maxConnections = config.http.maxConnections;
-  server.removeAllListeners('clientError');
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-    if (error.code === 'ECONNRESET' || socket.destroyed) {
-      return;
-    }
-    const refusal = clientErrorOf(error.code);
-    metrics.httpClientErrors.inc({ status: String(refusal.status), code: refusal.code });
-    // Nothing can be written mid-response (a pipelined request's answer is already under way).
-    const inResponse = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-    if (!socket.writable || inResponse?.headersSent) {
-      socket.destroy();
-      return;
-    }
-    const head = (error as { rawPacket?: Buffer }).rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
-    writeSocketError(socket, refusal.code, refusal.status, refusal.message, head);
-    // A client that never reads its answer cannot hold the socket.
-    setTimeout(() => socket.destroy(), 1000).unref();
-  });
+  installClientErrorAnswers(server, metrics);
 }
