@@ -13,6 +13,7 @@ import { Metrics } from '../observability/metrics';
 import { endSpan, extractContext, SpanKind, startSpan, tracingOn } from '../observability/tracing';
 import { ApiKeys } from './api-keys';
 import { installClientErrorAnswers } from './client-errors';
+import { decodeText } from './charset';
 import { JSON_CONTENT_TYPE, parseJsonBody } from './json-body';
 import { CLOUDEVENTS_JSON_CONTENT_TYPE, readRawBody, takesRawBody } from './raw-body';
 
@@ -133,6 +134,22 @@ function pathOf(url: string): string {
   return query < 0 ? url : url.slice(0, query);
 }
 
+/**
+ * Whether every %-escape of a request target is % and two hex digits and the escapes decode to UTF-8. The
+ * query parser would otherwise keep a malformed one as literal text (`%E0%A4%A` as the content).
+ */
+export function wellPercentEncoded(url: string): boolean {
+  if (!url.includes('%')) {
+    return true;
+  }
+  try {
+    decodeURIComponent(url);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function queryParameterCount(url: string): number {
   const query = url.indexOf('?');
   if (query < 0 || query === url.length - 1) {
@@ -222,6 +239,15 @@ export function installHttpLayer(app: INestApplication): void {
           return;
         }
       }
+      if (!wellPercentEncoded(request.url)) {
+        done(
+          new ServiceError(
+            ErrorCode.MalformedRequest,
+            'The URL has malformed percent-encoding (RFC 3986 §2.1: % and two hex digits, decoding to UTF-8)',
+          ),
+        );
+        return;
+      }
       if (queryParameterCount(request.url) > maxQueryParameters) {
         done(
           new ServiceError(ErrorCode.MalformedRequest, `More than ${maxQueryParameters} query parameters`),
@@ -247,7 +273,7 @@ export function installHttpLayer(app: INestApplication): void {
       return;
     }
     try {
-      done(null, parseJsonBody((body as Buffer).toString('utf8')));
+      done(null, parseJsonBody(decodeText(body as Buffer, request.headers['content-type'])));
     } catch (error) {
       done(error as Error, undefined);
     }

@@ -73,6 +73,71 @@ function checkShape(root: unknown): void {
   }
 }
 
+/** An object or array being scanned: the member names seen (objects only) and the current member. */
+interface Scope {
+  names: Set<string> | undefined;
+  member: string | number;
+  expectsName: boolean;
+}
+
+/**
+ * The field name of the first member that occurs twice in one object of a JSON text JSON.parse accepted,
+ * or undefined. JSON.parse keeps the last of duplicates silently, so the request would not be the one the
+ * client meant (RFC 8259 §4: names SHOULD be unique; I-JSON, RFC 7493 §2.3: MUST).
+ */
+export function duplicateMember(text: string): string | undefined {
+  const scopes: Scope[] = [];
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    const scope = scopes[scopes.length - 1];
+    if (c === 0x22 /* " */) {
+      let end = i + 1;
+      let escaped = false;
+      for (; end < text.length; end += 1) {
+        const d = text.charCodeAt(end);
+        if (d === 0x5c /* \ */) {
+          escaped = true;
+          end += 1;
+        } else if (d === 0x22) {
+          break;
+        }
+      }
+      if (scope?.names && scope.expectsName) {
+        const raw = text.slice(i + 1, end);
+        const name = escaped ? (JSON.parse(text.slice(i, end + 1)) as string) : raw;
+        if (scope.names.has(name)) {
+          scope.member = name;
+          return scopes
+            .map((s) => s.member)
+            .reduce<string>(
+              (path, m) => (typeof m === 'number' ? `${path}[${m}]` : path ? `${path}.${m}` : m),
+              '',
+            );
+        }
+        scope.names.add(name);
+        scope.member = name;
+        scope.expectsName = false;
+      }
+      i = end;
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      scopes.push({
+        names: c === 0x7b ? new Set() : undefined,
+        member: c === 0x7b ? '' : 0,
+        expectsName: true,
+      });
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      scopes.pop();
+    } else if (c === 0x2c /* , */ && scope) {
+      if (scope.names) {
+        scope.expectsName = true;
+      } else {
+        scope.member = (scope.member as number) + 1;
+      }
+    }
+  }
+  return undefined;
+}
+
 /** Parses a JSON request body (already bounded by HTTP_BODY_LIMIT_BYTES) or throws a 400 with the reason. */
 export function parseJsonBody(text: string): unknown {
   if (text.length === 0) {
@@ -83,6 +148,13 @@ export function parseJsonBody(text: string): unknown {
     value = JSON.parse(text);
   } catch (error) {
     throw new ServiceError(ErrorCode.InvalidInput, `Malformed JSON body: ${(error as Error).message}`);
+  }
+  const duplicate = duplicateMember(text);
+  if (duplicate !== undefined) {
+    throw new InvalidInputError(
+      [{ field: duplicate, reason: 'member appears more than once in its object' }],
+      'Malformed JSON body',
+    );
   }
   checkShape(value);
   return value;
