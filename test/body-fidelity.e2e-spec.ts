@@ -156,4 +156,41 @@ describe('request bodies and URLs are decoded exactly, or refused with nothing p
     const answer = await send('/api/messages/batch', '[{"content":"dup-a"},{"content":"dup-b"}]');
     expect(answer.status).toBe(200);
   });
+
+  const OBJECT_PROTOTYPE_NAMES = [
+    'hasOwnProperty',
+    'isPrototypeOf',
+    '__defineGetter__',
+    'toString',
+    'valueOf',
+    'constructor',
+    '__proto__',
+  ];
+
+  it.each(OBJECT_PROTOTYPE_NAMES)(
+    'a member named %s is unknown like any other: 400 naming it in the body, a batch item and the query, nothing published',
+    async (name) => {
+      const marker = `proto-${name}`;
+      const cases: { path: string; body: string; field: string }[] = [
+        { path: '/api/messages', body: `{"content":"${marker}","${name}":"x"}`, field: name },
+        {
+          path: '/api/messages/batch',
+          body: `[{"content":"${marker}"},{"content":"${marker}","${name}":"x"}]`,
+          field: `[1].${name}`,
+        },
+        { path: `/api/messages/simple?content=${marker}&${name}=x`, body: '', field: name },
+        { path: `/api/messages?${name}=x`, body: `{"content":"${marker}"}`, field: name },
+      ];
+      for (const { path, body, field } of cases) {
+        const answer = await send(path, body, body ? { 'content-type': 'application/json' } : {});
+        expect({ path, status: answer.status }).toEqual({ path, status: 400 });
+        expectErrorShape(answer.json!, 400);
+        expect({ path, details: answer.json!.details }).toEqual({
+          path,
+          details: [{ field, reason: `property ${name} should not exist` }],
+        });
+      }
+      expect(publishedContents()).not.toContain(marker);
+    },
+  );
 });
