@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { reasonPhrase, sendError, statusOf } from './error-response';
 import { logRequest } from './request-log';
 import { ErrorCode, ServiceError } from './errors';
+import { ACCEPTED_CONTENT_CODINGS } from '../http/content-coding';
 
 /** The exception's class, kept on the reply for http_server_requests_seconds{exception}. */
 export const EXCEPTION_CLASS = Symbol('exceptionClass');
@@ -72,9 +73,14 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const status = statusOf(error.code);
       const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
       const line = `${req.method} ${path} -> ${status} ${error.code} ${error.message}${cause} [request ${requestId}]`;
-      logRequest(status >= 500 ? 'error' : 'debug', 'Errors', req, line);
+      // 501 is the client's request using what the server does not implement, not a server failure.
+      const serverFault = status >= 500 && error.code !== ErrorCode.NotImplemented;
+      logRequest(serverFault ? 'error' : 'debug', 'Errors', req, line);
       if (error.code === ErrorCode.Unauthenticated) {
         headers['www-authenticate'] = 'Bearer realm="kafka-producer-service"';
+      }
+      if (error.code === ErrorCode.UnsupportedMediaType) {
+        headers['accept-encoding'] = ACCEPTED_CONTENT_CODINGS;
       }
       if (error.options.retryAfterSeconds !== undefined) {
         headers['retry-after'] = String(error.options.retryAfterSeconds);

@@ -92,6 +92,10 @@ const EXAMPLES: Record<ErrorCode, { message: string; details?: FieldError[] }> =
   [ErrorCode.TopicNotFound]: { message: 'Topic demo-topic does not exist' },
   [ErrorCode.Overloaded]: { message: 'Too many sends in flight; retry shortly' },
   [ErrorCode.ShuttingDown]: { message: 'The service is shutting down; retry on another instance' },
+  [ErrorCode.NotImplemented]: {
+    message:
+      'Transfer-Encoding "gzip" is not implemented: only chunked (use Content-Encoding to compress a body)',
+  },
 };
 
 const DESCRIPTIONS: Record<number, string> = {
@@ -101,7 +105,8 @@ const DESCRIPTIONS: Record<number, string> = {
   409: 'A request with the same Idempotency-Key is still in flight (Retry-After: 1)',
   422: 'The Idempotency-Key was already used with a different body or query',
   413: 'The body exceeds HTTP_BODY_LIMIT_BYTES, or the record exceeds KAFKA_MAX_RECORD_BYTES',
-  415: 'The body is not application/json',
+  415: 'The body is not application/json, or its charset or Content-Encoding is not supported (Accept-Encoding lists the codings accepted)',
+  501: 'A Transfer-Encoding other than chunked',
   502: 'Kafka refused the message for good; it was not sent',
   408: 'The client did not send the whole request within HTTP_REQUEST_TIMEOUT_MS (or its headers within HTTP_HEADERS_TIMEOUT_MS)',
   431: 'The request line and headers exceed HTTP_MAX_HEADER_BYTES',

@@ -31,6 +31,7 @@ const REASONS: Record<number, string> = {
   429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
+  501: 'Not Implemented',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
 };
@@ -67,6 +68,8 @@ export function statusOf(code: ErrorCode): number {
       return 415;
     case ErrorCode.HeadersTooLarge:
       return 431;
+    case ErrorCode.NotImplemented:
+      return 501;
     case ErrorCode.KafkaRejected:
       return 502;
     case ErrorCode.Overloaded:

@@ -30,6 +30,8 @@ export enum ErrorCode {
   TopicNotFound = 'TOPIC_NOT_FOUND',
   SerializationFailed = 'SERIALIZATION_FAILED',
   ShuttingDown = 'SHUTTING_DOWN',
+  /** A request feature the server does not implement (a transfer coding other than chunked). */
+  NotImplemented = 'NOT_IMPLEMENTED',
 }
 
 export interface FieldError {

@@ -14,6 +14,7 @@ import { endSpan, extractContext, SpanKind, startSpan, tracingOn } from '../obse
 import { ApiKeys } from './api-keys';
 import { installClientErrorAnswers } from './client-errors';
 import { decodeText } from './charset';
+import { checkTransferCoding, decodedBody } from './content-coding';
 import { JSON_CONTENT_TYPE, parseJsonBody } from './json-body';
 import { CLOUDEVENTS_JSON_CONTENT_TYPE, readRawBody, takesRawBody } from './raw-body';
 
@@ -239,6 +240,12 @@ export function installHttpLayer(app: INestApplication): void {
           return;
         }
       }
+      try {
+        checkTransferCoding(request.headers);
+      } catch (error) {
+        done(error as Error);
+        return;
+      }
       if (!wellPercentEncoded(request.url)) {
         done(
           new ServiceError(
@@ -265,6 +272,19 @@ export function installHttpLayer(app: INestApplication): void {
       done();
     },
   );
+
+  // Bodies with a Content-Encoding are decoded as they stream in (content-coding.ts).
+  fastify.addHook('preParsing', (request, _reply, payload, done) => {
+    if (request.headers['content-encoding'] === undefined) {
+      done(null, payload);
+      return;
+    }
+    try {
+      done(null, decodedBody(request.raw, config.http.bodyLimitBytes));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
 
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser(JSON_CONTENT_TYPE, { parseAs: 'buffer' }, (request, body, done) => {
