@@ -50,8 +50,14 @@ function pathOf(req: FastifyRequest): string {
 export class AllExceptionsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const req = http.getRequest<FastifyRequest>();
-    const reply = http.getResponse<WithExceptionClass>();
+    this.answer(exception, http.getRequest<FastifyRequest>(), http.getResponse<WithExceptionClass>());
+  }
+
+  /**
+   * Writes the answer to `exception`: from catch(), and for the refusals Fastify's router makes before
+   * there is a route (a malformed URL path: http-server.ts's frameworkErrors), which never reach Nest.
+   */
+  answer(exception: unknown, req: FastifyRequest, reply: WithExceptionClass): void {
     const error = this.asServiceError(exception);
     for (const listener of (req as WithRefusalListeners)[REFUSAL_LISTENERS]?.splice(0) ?? []) {
       listener(error?.code);
@@ -81,6 +87,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
       }
       if (error.code === ErrorCode.UnsupportedMediaType) {
         headers['accept-encoding'] = ACCEPTED_CONTENT_CODINGS;
+      }
+      if (error.options.allow !== undefined) {
+        headers.allow = error.options.allow.join(', ');
       }
       if (error.options.retryAfterSeconds !== undefined) {
         headers['retry-after'] = String(error.options.retryAfterSeconds);

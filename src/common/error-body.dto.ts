@@ -28,7 +28,7 @@ export class ErrorBodyDto implements ErrorBody {
 
   @ApiProperty({
     example: ErrorCode.InvalidInput,
-    description: `Stable machine-readable code: ${Object.values(ErrorCode).join(', ')} (and NOT_FOUND, METHOD_NOT_ALLOWED, INTERNAL_ERROR for unknown routes and bugs)`,
+    description: `Stable machine-readable code: ${Object.values(ErrorCode).join(', ')} (and INTERNAL_ERROR for bugs)`,
   })
   code!: string;
 
@@ -68,6 +68,9 @@ const EXAMPLES: Record<ErrorCode, { message: string; details?: FieldError[] }> =
   },
   [ErrorCode.KafkaNotAuthorized]: { message: 'The service is not authorized to write to demo-topic' },
   [ErrorCode.NotFound]: { message: 'Cannot POST /api/nothing' },
+  [ErrorCode.MethodNotAllowed]: { message: 'GET is not allowed on /api/messages (Allow: POST)' },
+  [ErrorCode.ExpectationFailed]: { message: 'Expect "200-ok" cannot be met: only 100-continue is supported' },
+  [ErrorCode.UriTooLong]: { message: 'A path segment is longer than 200 characters' },
   [ErrorCode.IdempotencyKeyInUse]: {
     message: 'A request with this Idempotency-Key is still being processed; retry after it is answered',
   },

@@ -14,6 +14,12 @@ export enum ErrorCode {
   NotAcceptable = 'NOT_ACCEPTABLE',
   Unauthenticated = 'UNAUTHENTICATED',
   NotFound = 'NOT_FOUND',
+  /** The route exists, for other methods (the answer's Allow header lists them). */
+  MethodNotAllowed = 'METHOD_NOT_ALLOWED',
+  /** An Expect header other than 100-continue (RFC 9110 §10.1.1). */
+  ExpectationFailed = 'EXPECTATION_FAILED',
+  /** A path segment longer than the router accepts. */
+  UriTooLong = 'URI_TOO_LONG',
   /** A request with this Idempotency-Key is still being processed. */
   IdempotencyKeyInUse = 'IDEMPOTENCY_KEY_IN_USE',
   /** This Idempotency-Key was used with a different request. */
@@ -43,7 +49,13 @@ export class ServiceError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly options: { details?: FieldError[]; retryAfterSeconds?: number; cause?: unknown } = {},
+    readonly options: {
+      details?: FieldError[];
+      retryAfterSeconds?: number;
+      /** The methods the resource allows (METHOD_NOT_ALLOWED). */
+      allow?: readonly string[];
+      cause?: unknown;
+    } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = 'ServiceError';

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { INestApplication } from '@nestjs/common';
 import type { Context, Span } from '@opentelemetry/api';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { EXCEPTION_CLASS, WithExceptionClass } from '../common/all-exceptions.filter';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AllExceptionsFilter, EXCEPTION_CLASS, WithExceptionClass } from '../common/all-exceptions.filter';
+import { writeResponseError } from '../common/error-response';
 import { ErrorCode, ServiceError } from '../common/errors';
 import { ShutdownGate } from '../common/shutdown-gate';
 import { AppConfig } from '../config/app-config';
@@ -14,7 +15,8 @@ import { endSpan, extractContext, SpanKind, startSpan, tracingOn } from '../obse
 import { ApiKeys } from './api-keys';
 import { installClientErrorAnswers } from './client-errors';
 import { decodeText } from './charset';
-import { checkTransferCoding, decodedBody } from './content-coding';
+import { decodedBody } from './content-coding';
+import { checkRequestFraming } from './request-checks';
 import { JSON_CONTENT_TYPE, parseJsonBody } from './json-body';
 import { CLOUDEVENTS_JSON_CONTENT_TYPE, readRawBody, takesRawBody } from './raw-body';
 
@@ -45,10 +47,30 @@ export function registeredRoutes(app: INestApplication): KnownRoute[] {
 }
 const VALID_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
+/** The methods a route can be registered for, in the order an Allow header lists them. */
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
 /** The caller's X-Request-Id when it is sane, else a new UUID: Fastify's request.id. */
-function requestIdOf(raw: IncomingMessage): string {
+export function requestIdOf(raw: IncomingMessage): string {
   const given = raw.headers[REQUEST_ID_HEADER];
   return typeof given === 'string' && VALID_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+const FRAMEWORK_ERRORS = new AllExceptionsFilter();
+
+/** A refusal of Fastify's router as a domain error (anything else stays what it is: a 500). */
+function frameworkRefusal(error: Error & { code?: string }): unknown {
+  switch (error.code) {
+    case 'FST_ERR_BAD_URL':
+      return new ServiceError(
+        ErrorCode.MalformedRequest,
+        'The URL path has malformed percent-encoding (RFC 3986 §2.1: % and two hex digits, decoding to UTF-8)',
+      );
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new ServiceError(ErrorCode.UriTooLong, 'A path segment is longer than 200 characters');
+    default:
+      return error;
+  }
 }
 
 /**
@@ -80,10 +102,17 @@ export function createHttpAdapter(config: AppConfig): FastifyAdapter {
     return503OnClosing: false,
     // No Nest middleware is used: every per-request step is a Fastify hook (installHttpLayer).
     skipMiddie: true,
+    // The router's own refusals (a path with malformed percent-encoding, an over-long path parameter) come
+    // before any route or hook: answered by the exception filter's code, in the documented shape.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      void reply.header(REQUEST_ID_HEADER, request.id);
+      FRAMEWORK_ERRORS.answer(frameworkRefusal(error), request, reply);
+    },
     http: {
       maxHeaderSize: http.maxHeaderBytes,
       headersTimeout: http.headersTimeoutMs,
       connectionsCheckingInterval: 1000,
+      // Host is checked in onRequest (request-checks.ts), so that its 400 has the documented shape.
       requireHostHeader: false,
     },
   });
@@ -135,22 +164,6 @@ function pathOf(url: string): string {
   return query < 0 ? url : url.slice(0, query);
 }
 
-/**
- * Whether every %-escape of a request target is % and two hex digits and the escapes decode to UTF-8. The
- * query parser would otherwise keep a malformed one as literal text (`%E0%A4%A` as the content).
- */
-export function wellPercentEncoded(url: string): boolean {
-  if (!url.includes('%')) {
-    return true;
-  }
-  try {
-    decodeURIComponent(url);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function queryParameterCount(url: string): number {
   const query = url.indexOf('?');
   if (query < 0 || query === url.length - 1) {
@@ -197,6 +210,29 @@ export function installHttpLayer(app: INestApplication): void {
     (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
       void reply.header(REQUEST_ID_HEADER, request.id);
       const template = request.routeOptions.url;
+      try {
+        checkRequestFraming(request.raw);
+      } catch (error) {
+        done(error as Error);
+        return;
+      }
+      if (template === undefined) {
+        // No route for this method: a 405 naming the methods there are, if the path has any (RFC 9110 §15.5.6).
+        const path = pathOf(request.url);
+        const allow = HTTP_METHODS.filter(
+          (method) => fastify.findRoute({ method, url: path }) !== null && !disabledRoutes.has(path),
+        );
+        if (allow.length > 0) {
+          done(
+            new ServiceError(
+              ErrorCode.MethodNotAllowed,
+              `${request.method.slice(0, 20)} is not allowed on ${path.slice(0, 200)} (Allow: ${allow.join(', ')})`,
+              { allow },
+            ),
+          );
+          return;
+        }
+      }
       if (template !== undefined && disabledRoutes.has(template)) {
         done(
           new ServiceError(
@@ -239,21 +275,6 @@ export function installHttpLayer(app: INestApplication): void {
           );
           return;
         }
-      }
-      try {
-        checkTransferCoding(request.headers);
-      } catch (error) {
-        done(error as Error);
-        return;
-      }
-      if (!wellPercentEncoded(request.url)) {
-        done(
-          new ServiceError(
-            ErrorCode.MalformedRequest,
-            'The URL has malformed percent-encoding (RFC 3986 §2.1: % and two hex digits, decoding to UTF-8)',
-          ),
-        );
-        return;
       }
       if (queryParameterCount(request.url) > maxQueryParameters) {
         done(
@@ -362,5 +383,13 @@ export function installHttpLayer(app: INestApplication): void {
   // Requests Node's parser refuses get the documented error shape too, after the answers to the
   // connection's earlier requests; then the connection is closed.
   server.maxConnections = config.http.maxConnections;
+  // An Expect other than 100-continue (which Node answers itself): 417, RFC 9110 §10.1.1.
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const expectation = String(req.headers.expect).slice(0, 40);
+    writeResponseError(res, requestIdOf(req), pathOf(req.url ?? ''), {
+      code: ErrorCode.ExpectationFailed,
+      message: `Expect "${expectation}" cannot be met: only 100-continue is supported`,
+    });
+  });
   installClientErrorAnswers(server, metrics);
 }
