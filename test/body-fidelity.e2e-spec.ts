@@ -152,6 +152,26 @@ describe('request bodies and URLs are decoded exactly, or refused with nothing p
     },
   );
 
+  it.each([
+    ['/api/messages', '{"content":"lone-a \\ud800"}', 'content'],
+    ['/api/messages', '{"content":"lone-b","metadata":{"k":"\\udc00x"}}', 'metadata.k'],
+    ['/api/messages', '{"content":"lone-c","metadata":{"\\ud83d":"v"}}', 'metadata.\ud83d'],
+    ['/api/messages/batch', '[{"content":"lone-d"},{"content":"\\ud83d lone-e"}]', '[1].content'],
+  ])(
+    'an unpaired surrogate is a 400 naming where, never written as U+FFFD: %s %s',
+    async (path, body, field) => {
+      const answer = await send(path, body);
+
+      expectRefused(answer, 400, /unpaired surrogate/);
+      expect((answer.json!.details as { field: string }[])[0]!.field).toBe(field);
+      expect(publishedContents().filter((content) => String(content).includes('lone-'))).toEqual([]);
+    },
+  );
+
+  it('a surrogate pair (an astral character as two escapes) is one character, written as sent', async () => {
+    expect(contentWritten(await send('/api/messages', '{"content":"pair \\ud834\\udd1e"}'))).toBe('pair 𝄞');
+  });
+
   it('the same member name in different objects is no duplicate', async () => {
     const answer = await send('/api/messages/batch', '[{"content":"dup-a"},{"content":"dup-b"}]');
     expect(answer.status).toBe(200);

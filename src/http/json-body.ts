@@ -9,6 +9,15 @@ export const MAX_JSON_DEPTH = 32;
 /** Keys that reach an object's prototype when a library merges or assigns them. */
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
+/**
+ * A string with an unpaired surrogate (`"\ud800"` in JSON) has no UTF-8 form: written to Kafka it would
+ * become U+FFFD, not what was sent. Refused wherever it is (RFC 8259 §8.2: such strings' behaviour is
+ * unpredictable).
+ */
+const LONE_SURROGATE = 'contains an unpaired surrogate (a \\uD800-\\uDFFF escape without its pair): not encodable as UTF-8';
+
+const wellFormed = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+
 /** An object or array inside a parsed body, and where it sits (its field name is built only when needed). */
 interface Place {
   value: object;
@@ -32,7 +41,8 @@ function fieldOf(place: Place, key?: string | number): string {
 /**
  * Walks a parsed body without recursion (JSON.parse accepts any depth; a recursive validator would
  * overflow the stack on a deep one), refusing what no valid request holds: nesting deeper than
- * MAX_JSON_DEPTH, and prototype keys anywhere, named as the unknown fields they are.
+ * MAX_JSON_DEPTH, strings with unpaired surrogates, and prototype keys anywhere, named as the unknown
+ * fields they are.
  */
 function checkShape(root: unknown): void {
   if (root === null || typeof root !== 'object') {
@@ -40,9 +50,12 @@ function checkShape(root: unknown): void {
   }
   const stack: Place[] = [{ value: root, parent: undefined, key: '', depth: 0 }];
   const unknownFields: FieldError[] = [];
+  const unencodable: FieldError[] = [];
   const visit = (value: unknown, parent: Place, key: string | number): void => {
     if (value !== null && typeof value === 'object') {
       stack.push({ value, parent, key, depth: parent.depth + 1 });
+    } else if (typeof value === 'string' && !wellFormed(value)) {
+      unencodable.push({ field: fieldOf(parent, key), reason: LONE_SURROGATE });
     }
   };
   while (stack.length > 0) {
@@ -61,12 +74,17 @@ function checkShape(root: unknown): void {
       continue;
     }
     for (const key in value) {
-      if (PROTOTYPE_KEYS.has(key)) {
+      if (!wellFormed(key)) {
+        unencodable.push({ field: fieldOf(place, key), reason: `the name ${LONE_SURROGATE}` });
+      } else if (PROTOTYPE_KEYS.has(key)) {
         unknownFields.push({ field: fieldOf(place, key), reason: `property ${key} should not exist` });
       } else {
         visit((value as Record<string, unknown>)[key], place, key);
       }
     }
+  }
+  if (unencodable.length > 0) {
+    throw new InvalidInputError(unencodable.slice(0, 100), 'Malformed JSON body');
   }
   if (unknownFields.length > 0) {
     throw new InvalidInputError(unknownFields.slice(0, 100));
