@@ -14,7 +14,8 @@ const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
  * become U+FFFD, not what was sent. Refused wherever it is (RFC 8259 §8.2: such strings' behaviour is
  * unpredictable).
  */
-const LONE_SURROGATE = 'contains an unpaired surrogate (a \\uD800-\\uDFFF escape without its pair): not encodable as UTF-8';
+const LONE_SURROGATE =
+  'contains an unpaired surrogate (a \\uD800-\\uDFFF escape without its pair): not encodable as UTF-8';
 
 const wellFormed = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 
