@@ -58,7 +58,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
    * there is a route (a malformed URL path: http-server.ts's frameworkErrors), which never reach Nest.
    */
   answer(exception: unknown, req: FastifyRequest, reply: WithExceptionClass): void {
-    const error = this.asServiceError(exception);
+    const error = this.asServiceError(exception, req);
     for (const listener of (req as WithRefusalListeners)[REFUSAL_LISTENERS]?.splice(0) ?? []) {
       listener(error?.code);
     }
@@ -79,7 +79,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const status = statusOf(error.code);
       const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
       const line = `${req.method} ${path} -> ${status} ${error.code} ${error.message}${cause} [request ${requestId}]`;
-      // 501 is the client's request using what the server does not implement, not a server failure.
+      // 501 is the client's request using what the server does not implement, not a server failure (a
+      // client abort is logged at info by the onRequestAbort hook, http-server.ts).
       const serverFault = status >= 500 && error.code !== ErrorCode.NotImplemented;
       logRequest(serverFault ? 'error' : 'debug', 'Errors', req, line);
       if (error.code === ErrorCode.Unauthenticated) {
@@ -129,9 +130,16 @@ export class AllExceptionsFilter implements ExceptionFilter {
   }
 
   /** Domain errors as they are; Fastify's refusals and unknown routes as domain errors. */
-  private asServiceError(exception: unknown): ServiceError | undefined {
+  private asServiceError(exception: unknown, req: FastifyRequest): ServiceError | undefined {
     if (exception instanceof ServiceError) {
       return exception;
+    }
+    // Node's `aborted` error on a request body the client stopped sending (it closed the connection).
+    if ((exception as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET' && !req.raw.complete) {
+      return new ServiceError(
+        ErrorCode.ClientClosedRequest,
+        'The client closed the connection before the request was complete',
+      );
     }
     if (exception instanceof HttpException) {
       const code = HTTP_EXCEPTION_CODES[exception.getStatus()];

@@ -95,6 +95,9 @@ const EXAMPLES: Record<ErrorCode, { message: string; details?: FieldError[] }> =
   [ErrorCode.TopicNotFound]: { message: 'Topic demo-topic does not exist' },
   [ErrorCode.Overloaded]: { message: 'Too many sends in flight; retry shortly' },
   [ErrorCode.ShuttingDown]: { message: 'The service is shutting down; retry on another instance' },
+  [ErrorCode.ClientClosedRequest]: {
+    message: 'The client closed the connection before the request was complete',
+  },
   [ErrorCode.NotImplemented]: {
     message:
       'Transfer-Encoding "gzip" is not implemented: only chunked (use Content-Encoding to compress a body)',

@@ -33,6 +33,7 @@ const REASONS: Record<number, string> = {
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
+  499: 'Client Closed Request',
   500: 'Internal Server Error',
   501: 'Not Implemented',
   502: 'Bad Gateway',
@@ -77,6 +78,8 @@ export function statusOf(code: ErrorCode): number {
       return 417;
     case ErrorCode.HeadersTooLarge:
       return 431;
+    case ErrorCode.ClientClosedRequest:
+      return 499;
     case ErrorCode.NotImplemented:
       return 501;
     case ErrorCode.KafkaRejected:

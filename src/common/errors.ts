@@ -36,6 +36,8 @@ export enum ErrorCode {
   TopicNotFound = 'TOPIC_NOT_FOUND',
   SerializationFailed = 'SERIALIZATION_FAILED',
   ShuttingDown = 'SHUTTING_DOWN',
+  /** The client closed the connection before its request was complete: nobody is left to answer (499). */
+  ClientClosedRequest = 'CLIENT_CLOSED_REQUEST',
   /** A request feature the server does not implement (a transfer coding other than chunked). */
   NotImplemented = 'NOT_IMPLEMENTED',
 }

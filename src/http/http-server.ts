@@ -26,6 +26,9 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 export const EVENTS_ROUTE = '/api/events';
 
 const SERVER_SPAN = Symbol('serverSpan');
+/** When the request's onRequest hook ran (performance.now()), for the duration of an aborted one. */
+const STARTED = Symbol('started');
+type Timed = FastifyRequest & { [STARTED]?: number };
 type TracedSpan = FastifyRequest & { [SERVER_SPAN]?: Span };
 
 /** The trace context of a request to the API (its server span's), for the spans and records it causes. */
@@ -209,6 +212,7 @@ export function installHttpLayer(app: INestApplication): void {
     'onRequest',
     (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
       void reply.header(REQUEST_ID_HEADER, request.id);
+      (request as Timed)[STARTED] = performance.now();
       const template = request.routeOptions.url;
       try {
         checkRequestFraming(request.raw);
@@ -337,13 +341,9 @@ export function installHttpLayer(app: INestApplication): void {
     );
   });
 
-  const slowMs = config.log.slowRequestMs;
-  fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    const status = reply.statusCode;
+  /** http_server_requests_seconds and the server span's end, for an answered or an aborted request. */
+  const observe = (request: FastifyRequest, status: number, seconds: number, exception: string): void => {
     const template = request.routeOptions.url;
-    const seconds = reply.elapsedTime / 1000;
-    // Spring's `exception` and `error` tags: the class of what was thrown, `none` when nothing was.
-    const exception = (reply as WithExceptionClass)[EXCEPTION_CLASS] ?? 'none';
     metrics.httpRequests.observe(
       {
         exception,
@@ -360,6 +360,34 @@ export function installHttpLayer(app: INestApplication): void {
       span.setAttribute('http.response.status_code', status);
       endSpan(span, status >= 500 ? new Error(`HTTP ${status}`) : undefined);
     }
+  };
+
+  // A client that closes its connection before its request is complete gets no answer, and Fastify runs
+  // no onResponse: the request is counted with nginx's 499 ("client closed request") and Tomcat's
+  // exception name, and logged at info. It is the client's doing, never a 500.
+  fastify.addHook('onRequestAbort', (request: FastifyRequest, done: () => void) => {
+    const started = (request as Timed)[STARTED] ?? performance.now();
+    observe(request, 499, (performance.now() - started) / 1000, 'ClientAbortException');
+    logRequest(
+      'info',
+      'Http',
+      request,
+      `${request.method} ${pathOf(request.url)} -> 499: the client closed the connection before the request was complete`,
+    );
+    done();
+  });
+
+  const slowMs = config.log.slowRequestMs;
+  fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    const status = reply.statusCode;
+    const template = request.routeOptions.url;
+    // Spring's `exception` and `error` tags: the class of what was thrown, `none` when nothing was.
+    observe(
+      request,
+      status,
+      reply.elapsedTime / 1000,
+      (reply as WithExceptionClass)[EXCEPTION_CLASS] ?? 'none',
+    );
     const ms = Math.round(reply.elapsedTime);
     const slow = slowMs > 0 && ms >= slowMs;
     if (config.log.access || slow) {
