@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { writeSocketError } from '../common/error-response';
 import { ErrorCode } from '../common/errors';
 import { Metrics } from '../observability/metrics';
+import { closeAfterDraining } from './connections';
 
 /*
  * The answer to bytes Node's HTTP parser refuses (bad framing, conflicting lengths, oversized headers, the
@@ -49,6 +50,8 @@ interface Exchange {
 interface ConnectionState {
   open: Set<Exchange>;
   refusal?: () => void;
+  /** The connection's bytes were refused once: later parser errors about them are not answered again. */
+  refused?: boolean;
 }
 
 /**
@@ -90,9 +93,10 @@ export function installClientErrorAnswers(server: Server, metrics: Metrics): voi
   server.removeAllListeners('clientError');
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     const state = stateOf(socket);
-    if (error.code === 'ECONNRESET' || socket.destroyed || state.refusal) {
+    if (error.code === 'ECONNRESET' || socket.destroyed || state.refusal || state.refused) {
       return;
     }
+    state.refused = true;
     // Bytes after a request that closes the connection (HTTP/1.0, `Connection: close`) are not read
     // (RFC 9112 §9.6): that request's answer is the connection's last.
     if (error.code === 'HPE_CLOSED_CONNECTION' && mayBeAtKafka(state)) {
@@ -110,8 +114,8 @@ export function installClientErrorAnswers(server: Server, metrics: Metrics): voi
         return;
       }
       writeSocketError(socket, refusal.code, refusal.status, refusal.message, head);
-      // A client that never reads its answer cannot hold the socket.
-      setTimeout(() => socket.destroy(), 1000).unref();
+      // Bounded: a client that never reads its answer, or keeps sending, cannot hold the socket.
+      closeAfterDraining(socket);
     };
     if (mayBeAtKafka(state)) {
       // Bytes after the refused ones are not requests: read no more of them.

@@ -14,6 +14,7 @@ import { Metrics } from '../observability/metrics';
 import { endSpan, extractContext, SpanKind, startSpan, tracingOn } from '../observability/tracing';
 import { ApiKeys } from './api-keys';
 import { installClientErrorAnswers } from './client-errors';
+import { drainOnClose, installConnectionCap } from './connections';
 import { decodeText } from './charset';
 import { decodedBody } from './content-coding';
 import { checkRequestFraming } from './request-checks';
@@ -377,6 +378,15 @@ export function installHttpLayer(app: INestApplication): void {
     done();
   });
 
+  // An answer given before the request's body was read closes the connection (the filter adds
+  // Connection: close): drained, so that the client still receives the answer while it sends the body.
+  fastify.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done) => {
+    if (!request.raw.complete && reply.getHeader('connection') === 'close') {
+      drainOnClose(request.raw.socket);
+    }
+    done(null, payload);
+  });
+
   const slowMs = config.log.slowRequestMs;
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const status = reply.statusCode;
@@ -410,10 +420,11 @@ export function installHttpLayer(app: INestApplication): void {
 
   // Requests Node's parser refuses get the documented error shape too, after the answers to the
   // connection's earlier requests; then the connection is closed.
-  server.maxConnections = config.http.maxConnections;
+  installConnectionCap(server, config.http.maxConnections, metrics);
   // An Expect other than 100-continue (which Node answers itself): 417, RFC 9110 §10.1.1.
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     const expectation = String(req.headers.expect).slice(0, 40);
+    drainOnClose(req.socket);
     writeResponseError(res, requestIdOf(req), pathOf(req.url ?? ''), {
       code: ErrorCode.ExpectationFailed,
       message: `Expect "${expectation}" cannot be met: only 100-continue is supported`,
