@@ -1,23 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { INestApplication } from '@nestjs/common';
-import type { Context, Span } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AllExceptionsFilter, EXCEPTION_CLASS, WithExceptionClass } from '../common/all-exceptions.filter';
+import { AllExceptionsFilter } from '../common/all-exceptions.filter';
 import { writeResponseError } from '../common/error-response';
 import { ErrorCode, ServiceError } from '../common/errors';
 import { ShutdownGate } from '../common/shutdown-gate';
 import { AppConfig } from '../config/app-config';
-import { logRequest, TRACE_CONTEXT, Traced } from '../common/request-log';
+import { TRACE_CONTEXT, Traced } from '../common/request-log';
 import { Metrics } from '../observability/metrics';
-import { endSpan, extractContext, SpanKind, startSpan, tracingOn } from '../observability/tracing';
+import { extractContext, SpanKind, startSpan, tracingOn } from '../observability/tracing';
 import { ApiKeys } from './api-keys';
 import { installClientErrorAnswers } from './client-errors';
 import { drainOnClose, installConnectionCap } from './connections';
 import { decodeText } from './charset';
 import { decodedBody } from './content-coding';
-import { checkRequestFraming } from './request-checks';
+import { checkRequestFraming, pathOf } from './request-checks';
+import { beginObservation, installRequestObserver } from './request-observer';
 import { JSON_CONTENT_TYPE, parseJsonBody } from './json-body';
 import { CLOUDEVENTS_JSON_CONTENT_TYPE, readRawBody, takesRawBody } from './raw-body';
 
@@ -25,12 +26,6 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 
 /** The CloudEvents route (events/events.controller.ts), off when CLOUDEVENTS_ENABLED=false. */
 export const EVENTS_ROUTE = '/api/events';
-
-const SERVER_SPAN = Symbol('serverSpan');
-/** When the request's onRequest hook ran (performance.now()), for the duration of an aborted one. */
-const STARTED = Symbol('started');
-type Timed = FastifyRequest & { [STARTED]?: number };
-type TracedSpan = FastifyRequest & { [SERVER_SPAN]?: Span };
 
 /** The trace context of a request to the API (its server span's), for the spans and records it causes. */
 export function traceContextOf(request: FastifyRequest): Context | undefined {
@@ -136,38 +131,6 @@ export function sweepIdleConnections(server: Server): void {
   server.once('close', () => clearInterval(sweeper));
 }
 
-/** Spring's uri tag: Nest's `/actuator/metrics/:name` as `/actuator/metrics/{name}`. */
-export function springTemplate(path: string): string {
-  return path.replace(/:(\w+)/g, '{$1}');
-}
-
-/** Spring's fixed `uri` values when no handler matched (WebMvcTags). */
-export function unmatchedUri(status: number): string {
-  return status === 404 ? 'NOT_FOUND' : 'UNKNOWN';
-}
-
-/** Spring's `outcome` tag. */
-export function outcomeOf(status: number): string {
-  if (status >= 100 && status < 200) {
-    return 'INFORMATIONAL';
-  }
-  if (status >= 200 && status < 300) {
-    return 'SUCCESS';
-  }
-  if (status >= 300 && status < 400) {
-    return 'REDIRECTION';
-  }
-  if (status >= 400 && status < 500) {
-    return 'CLIENT_ERROR';
-  }
-  return status >= 500 && status < 600 ? 'SERVER_ERROR' : 'UNKNOWN';
-}
-
-function pathOf(url: string): string {
-  const query = url.indexOf('?');
-  return query < 0 ? url : url.slice(0, query);
-}
-
 function queryParameterCount(url: string): number {
   const query = url.indexOf('?');
   if (query < 0 || query === url.length - 1) {
@@ -185,11 +148,12 @@ function queryParameterCount(url: string): number {
  * to requests Node's parser refuses. Refusals throw: Fastify hands them to Nest's exception handler, so
  * AllExceptionsFilter writes every error response.
  *
- * onRequest (after routing, before the body is read): X-Request-Id, the server span (produce API), the
- * shutdown gate, the query parameter cap, the API key; a route turned off answers 404 first. Body: JSON
- * only, bounded, parsed and shape-checked (json-body.ts), except on routes that take raw bodies
- * (raw-body.ts: /api/events' binary mode). onResponse: http_server_requests_seconds, the span's end, and
- * the access and slow-request log lines.
+ * onRequest (after routing, before the body is read): X-Request-Id, Host, transfer coding and URL
+ * encoding (request-checks.ts), 405 for a known path with another method, the server span (produce API),
+ * the shutdown gate, the query parameter cap, the API key; a route turned off answers 404 first.
+ * preParsing: Content-Encoding decoded (content-coding.ts). Body: JSON only, decoded by its charset
+ * (charset.ts), bounded, parsed and shape-checked (json-body.ts), except on routes that take raw bodies
+ * (raw-body.ts: /api/events' binary mode). onResponse and onRequestAbort: request-observer.ts.
  */
 export function installHttpLayer(app: INestApplication): void {
   const fastify = (app as NestFastifyApplication).getHttpAdapter().getInstance();
@@ -213,7 +177,7 @@ export function installHttpLayer(app: INestApplication): void {
     'onRequest',
     (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
       void reply.header(REQUEST_ID_HEADER, request.id);
-      (request as Timed)[STARTED] = performance.now();
+      beginObservation(request);
       const template = request.routeOptions.url;
       try {
         checkRequestFraming(request.raw);
@@ -264,7 +228,7 @@ export function installHttpLayer(app: INestApplication): void {
           },
         );
         (request as Traced)[TRACE_CONTEXT] = traced.context;
-        (request as TracedSpan)[SERVER_SPAN] = traced.span;
+        beginObservation(request, traced.span);
       }
       if (gate.isClosed) {
         void reply.header('connection', 'close');
@@ -342,42 +306,6 @@ export function installHttpLayer(app: INestApplication): void {
     );
   });
 
-  /** http_server_requests_seconds and the server span's end, for an answered or an aborted request. */
-  const observe = (request: FastifyRequest, status: number, seconds: number, exception: string): void => {
-    const template = request.routeOptions.url;
-    metrics.httpRequests.observe(
-      {
-        exception,
-        method: request.method,
-        error: exception,
-        uri: template === undefined ? unmatchedUri(status) : springTemplate(template),
-        outcome: outcomeOf(status),
-        status: String(status),
-      },
-      seconds,
-    );
-    const span = (request as TracedSpan)[SERVER_SPAN];
-    if (span) {
-      span.setAttribute('http.response.status_code', status);
-      endSpan(span, status >= 500 ? new Error(`HTTP ${status}`) : undefined);
-    }
-  };
-
-  // A client that closes its connection before its request is complete gets no answer, and Fastify runs
-  // no onResponse: the request is counted with nginx's 499 ("client closed request") and Tomcat's
-  // exception name, and logged at info. It is the client's doing, never a 500.
-  fastify.addHook('onRequestAbort', (request: FastifyRequest, done: () => void) => {
-    const started = (request as Timed)[STARTED] ?? performance.now();
-    observe(request, 499, (performance.now() - started) / 1000, 'ClientAbortException');
-    logRequest(
-      'info',
-      'Http',
-      request,
-      `${request.method} ${pathOf(request.url)} -> 499: the client closed the connection before the request was complete`,
-    );
-    done();
-  });
-
   // An answer given before the request's body was read closes the connection (the filter adds
   // Connection: close): drained, so that the client still receives the answer while it sends the body.
   fastify.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done) => {
@@ -387,30 +315,7 @@ export function installHttpLayer(app: INestApplication): void {
     done(null, payload);
   });
 
-  const slowMs = config.log.slowRequestMs;
-  fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    const status = reply.statusCode;
-    const template = request.routeOptions.url;
-    // Spring's `exception` and `error` tags: the class of what was thrown, `none` when nothing was.
-    observe(
-      request,
-      status,
-      reply.elapsedTime / 1000,
-      (reply as WithExceptionClass)[EXCEPTION_CLASS] ?? 'none',
-    );
-    const ms = Math.round(reply.elapsedTime);
-    const slow = slowMs > 0 && ms >= slowMs;
-    if (config.log.access || slow) {
-      const msg = `${request.method} ${pathOf(request.url)} -> ${status} in ${ms} ms`;
-      const fields = { req: { method: request.method, url: request.url } };
-      if (slow) {
-        logRequest('warn', 'Http', request, `slow request: ${msg}`, fields);
-      } else if (!template?.startsWith('/actuator')) {
-        logRequest('info', 'Http', request, msg, fields);
-      }
-    }
-    done();
-  });
+  installRequestObserver(fastify, metrics, config);
 
   const server = app.getHttpServer() as Server;
   fastify.addHook('preClose', (done) => {
@@ -418,8 +323,7 @@ export function installHttpLayer(app: INestApplication): void {
     done();
   });
 
-  // Requests Node's parser refuses get the documented error shape too, after the answers to the
-  // connection's earlier requests; then the connection is closed.
+  // Connections over HTTP_MAX_CONNECTIONS are answered 503 rather than reset (connections.ts).
   installConnectionCap(server, config.http.maxConnections, metrics);
   // An Expect other than 100-continue (which Node answers itself): 417, RFC 9110 §10.1.1.
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
@@ -430,5 +334,7 @@ export function installHttpLayer(app: INestApplication): void {
       message: `Expect "${expectation}" cannot be met: only 100-continue is supported`,
     });
   });
+  // Requests Node's parser refuses get the documented error shape too, after the answers to the
+  // connection's earlier requests; then the connection is closed (client-errors.ts).
   installClientErrorAnswers(server, metrics);
 }

@@ -15,6 +15,12 @@ import { checkTransferCoding } from './content-coding';
  */
 const VALID_HOST = /^(?:[A-Za-z0-9._~-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$/;
 
+/** The path of a request target, without its query. */
+export function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
+}
+
 const malformed = (message: string): ServiceError => new ServiceError(ErrorCode.MalformedRequest, message);
 
 /** One Host header, with a valid host[:port]; required in HTTP/1.1, at most one in HTTP/1.0. */
