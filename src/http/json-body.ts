@@ -110,20 +110,21 @@ export function duplicateMember(text: string): string | undefined {
     const c = text.charCodeAt(i);
     const scope = scopes[scopes.length - 1];
     if (c === 0x22 /* " */) {
-      let end = i + 1;
-      let escaped = false;
-      for (; end < text.length; end += 1) {
-        const d = text.charCodeAt(end);
-        if (d === 0x5c /* \ */) {
-          escaped = true;
-          end += 1;
-        } else if (d === 0x22) {
+      // The closing quote: the next one not escaped (preceded by an even number of backslashes).
+      let end = text.indexOf('"', i + 1);
+      for (;;) {
+        let backslashes = 0;
+        while (text.charCodeAt(end - 1 - backslashes) === 0x5c /* \ */) {
+          backslashes += 1;
+        }
+        if (backslashes % 2 === 0) {
           break;
         }
+        end = text.indexOf('"', end + 1);
       }
       if (scope?.names && scope.expectsName) {
         const raw = text.slice(i + 1, end);
-        const name = escaped ? (JSON.parse(text.slice(i, end + 1)) as string) : raw;
+        const name = raw.includes('\\') ? (JSON.parse(text.slice(i, end + 1)) as string) : raw;
         if (scope.names.has(name)) {
           scope.member = name;
           return scopes
