@@ -211,42 +211,66 @@ describe('property: any text, charset, content coding and route comes back from 
   });
 
   it('bytes invalid in the declared charset are a 400 naming their offset, and nothing is published', async () => {
-    const invalidUtf8 = fc.uint8Array({ minLength: 1, maxLength: 8 }).filter((bytes) => !isUtf8(bytes));
+    /** Byte sequences invalid in each charset, and how the valid text around them is encoded. */
+    const invalid: Record<string, { bad: fc.Arbitrary<Uint8Array>; encode: (text: string) => Buffer }> = {
+      'utf-8': {
+        bad: fc.uint8Array({ minLength: 1, maxLength: 8 }).filter((bytes) => !isUtf8(bytes)),
+        encode: (text) => Buffer.from(text, 'utf8'),
+      },
+      'us-ascii': {
+        bad: fc.uint8Array({ minLength: 1, maxLength: 4 }).map((bytes) => bytes.map((byte) => byte | 0x80)),
+        encode: (text) => Buffer.from(text, 'latin1'),
+      },
+      'utf-16le': {
+        // A surrogate code unit between ASCII characters: unpaired, whether high or low.
+        bad: fc.integer({ min: 0xd800, max: 0xdfff }).map((unit) => Uint8Array.of(unit & 0xff, unit >> 8)),
+        encode: (text) => Buffer.from(text, 'utf16le'),
+      },
+      'utf-16be': {
+        bad: fc.integer({ min: 0xd800, max: 0xdfff }).map((unit) => Uint8Array.of(unit >> 8, unit & 0xff)),
+        encode: (text) => Buffer.from(text, 'utf16le').swap16(),
+      },
+    };
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('/api/messages', '/api/messages/batch', '/api/events'),
         fc.string({ unit: 'grapheme-ascii', maxLength: 10 }).map((s) => s.replace(/["\\]/g, '')),
-        invalidUtf8,
+        fc
+          .constantFrom(...Object.keys(invalid))
+          .chain((charset) => invalid[charset]!.bad.map((bad) => ({ charset, bad }))),
         fc.constantFrom(...CODINGS),
-        async (path, prefix, bad, [coding, encode]) => {
-          const text = (inside: Buffer): Buffer =>
+        async (path, prefix, { charset, bad }, [coding, encode]) => {
+          const [before, after] =
             path === '/api/messages'
-              ? Buffer.concat([Buffer.from(`{"content":"${prefix}`), inside, Buffer.from('"}')])
+              ? [`{"content":"${prefix}`, '"}']
               : path === '/api/messages/batch'
-                ? Buffer.concat([Buffer.from(`[{"content":"${prefix}`), inside, Buffer.from('"}]')])
-                : Buffer.concat([
-                    Buffer.from(
-                      `{"specversion":"1.0","id":"x","source":"/s","type":"t","datacontenttype":"text/plain","data":"${prefix}`,
-                    ),
-                    inside,
-                    Buffer.from('"}'),
-                  ]);
+                ? [`[{"content":"${prefix}`, '"}]']
+                : [
+                    `{"specversion":"1.0","id":"x","source":"/s","type":"t","datacontenttype":"text/plain","data":"${prefix}`,
+                    '"}',
+                  ];
+          const { encode: inCharset } = invalid[charset]!;
+          const body = Buffer.concat([inCharset(before), Buffer.from(bad), inCharset(after)]);
           const type = path === '/api/events' ? 'application/cloudevents+json' : 'application/json';
           const answer = await send(
             refusing,
             rawRequestBytes(
               'POST',
               path,
-              { connection: 'close', 'content-type': `${type}; charset=utf-8`, 'content-encoding': coding },
-              encode(text(Buffer.from(bad))),
+              {
+                connection: 'close',
+                'content-type': `${type}; charset=${charset}`,
+                'content-encoding': coding,
+              },
+              encode(body),
             ),
           );
-          expect(answer.status).toBe(400);
+          expect({ charset, status: answer.status }).toEqual({ charset, status: 400 });
           expectErrorShape(answer.json!, 400);
-          expect(JSON.stringify(answer.json)).toMatch(/byte offset \d+/);
+          expect(JSON.stringify(answer.json)).toMatch(new RegExp(`${charset}.*byte offset \\d+`));
         },
       ),
-      { numRuns: 60 },
+      { numRuns: 80 },
     );
 
     const offsets = await admin.fetchTopicOffsets(refusedTopic);
