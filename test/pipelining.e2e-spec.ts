@@ -92,6 +92,21 @@ describe('a connection answers its requests in order: a refusal of later bytes n
     expect(more).toEqual([]);
   });
 
+  it('a request refused before its body was read closes the connection: the request pipelined behind it is not processed (RFC 9112 §9.6)', async () => {
+    const [first, ...more] = await answersTo(
+      rawRequestBytes('POST', '/api/messages', { 'content-type': 'text/plain' }, 'not json, refused unread'),
+      rawRequestBytes('POST', '/api/messages', json, '{"content":"pipe-behind-refusal"}'),
+    );
+
+    expect(first?.status).toBe(415);
+    expect(first?.headers.connection).toBe('close');
+    expect(more).toEqual([]);
+    const contents = kcatReadAll(topic).map(
+      (record) => (JSON.parse(record.payload ?? '{}') as { content?: string }).content,
+    );
+    expect(contents).not.toContain('pipe-behind-refusal');
+  });
+
   it('two valid pipelined requests each get their own answer, in order', async () => {
     const [first, second] = await answersTo(
       Buffer.concat([
@@ -104,25 +119,31 @@ describe('a connection answers its requests in order: a refusal of later bytes n
     expectRecord(second, 'pipe-2');
   });
 
-  it('an HTTP/1.0 chunked request is answered and the connection closed; the request after it is not processed (RFC 9112 §6.1)', async () => {
-    const one = '{"content":"pipe-http10-one"}';
-    const chunked = rawRequestBytes(
-      'POST',
-      '/api/messages',
-      { ...json, 'transfer-encoding': 'chunked' },
-      `${one.length.toString(16)}\r\n${one}\r\n0\r\n\r\n`,
-      'HTTP/1.0',
-    );
-    const [first, ...more] = await answersTo(
-      chunked,
-      rawRequestBytes('POST', '/api/messages', json, '{"content":"pipe-http10-two"}'),
-    );
+  it.each([
+    ['', {}],
+    [' even with Connection: keep-alive', { connection: 'keep-alive' }],
+  ])(
+    'an HTTP/1.0 chunked request%s is answered and the connection closed; the request after it is not processed (RFC 9112 §6.1)',
+    async (_name, keepAlive) => {
+      const one = '{"content":"pipe-http10-one"}';
+      const chunked = rawRequestBytes(
+        'POST',
+        '/api/messages',
+        { ...json, ...keepAlive, 'transfer-encoding': 'chunked' },
+        `${one.length.toString(16)}\r\n${one}\r\n0\r\n\r\n`,
+        'HTTP/1.0',
+      );
+      const [first, ...more] = await answersTo(
+        chunked,
+        rawRequestBytes('POST', '/api/messages', json, '{"content":"pipe-http10-two"}'),
+      );
 
-    expectRecord(first, 'pipe-http10-one');
-    expect(more).toEqual([]);
-    const contents = kcatReadAll(topic).map(
-      (record) => (JSON.parse(record.payload ?? '{}') as { content?: string }).content,
-    );
-    expect(contents).not.toContain('pipe-http10-two');
-  });
+      expectRecord(first, 'pipe-http10-one');
+      expect(more).toEqual([]);
+      const contents = kcatReadAll(topic).map(
+        (record) => (JSON.parse(record.payload ?? '{}') as { content?: string }).content,
+      );
+      expect(contents).not.toContain('pipe-http10-two');
+    },
+  );
 });

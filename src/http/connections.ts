@@ -29,6 +29,8 @@ export function closeAfterDraining(socket: Socket): void {
   const timer = setTimeout(stop, DRAIN_MS);
   timer.unref();
   let drained = 0;
+  // The bytes are dropped, not parsed: a request among them would be processed with no way to answer it.
+  socket.removeAllListeners('data');
   socket.on('data', (chunk: Buffer) => {
     drained += chunk.length;
     if (drained > DRAIN_BYTES) {

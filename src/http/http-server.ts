@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { INestApplication } from '@nestjs/common';
 import type { Context } from '@opentelemetry/api';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -165,6 +166,10 @@ export function installHttpLayer(app: INestApplication): void {
   // Routes turned off by configuration answer 404 as unknown ones do, before anything else is checked.
   const disabledRoutes = new Set(config.cloudEvents.enabled ? [] : [EVENTS_ROUTE]);
 
+  // Connections that close after an answer decided on: a request pipelined behind it is not processed,
+  // since its answer could never be sent (a record written for it would be one its client is never told of).
+  const closing = new WeakSet<Socket>();
+
   const routes: KnownRoute[] = [];
   ROUTES.set(app, routes);
   fastify.addHook('onRoute', (route) => {
@@ -178,12 +183,28 @@ export function installHttpLayer(app: INestApplication): void {
     (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
       void reply.header(REQUEST_ID_HEADER, request.id);
       beginObservation(request);
+      if (closing.has(request.raw.socket)) {
+        // Its answer could not be sent: the connection closes after the earlier request's (RFC 9112 §9.6).
+        done(
+          new ServiceError(
+            ErrorCode.MalformedRequest,
+            'Sent after a request that closes the connection: not processed (RFC 9112 §9.6)',
+          ),
+        );
+        return;
+      }
       const template = request.routeOptions.url;
       try {
         checkRequestFraming(request.raw);
       } catch (error) {
         done(error as Error);
         return;
+      }
+      // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing; the connection is
+      // closed after it, whatever its Connection header says.
+      if (request.raw.httpVersion === '1.0' && request.headers['transfer-encoding'] !== undefined) {
+        void reply.header('connection', 'close');
+        closing.add(request.raw.socket);
       }
       if (template === undefined) {
         // No route for this method: a 405 naming the methods there are, if the path has any (RFC 9110 §15.5.6).
@@ -232,6 +253,7 @@ export function installHttpLayer(app: INestApplication): void {
       }
       if (gate.isClosed) {
         void reply.header('connection', 'close');
+        closing.add(request.raw.socket);
         if (template?.startsWith('/api/')) {
           done(
             new ServiceError(
@@ -309,8 +331,11 @@ export function installHttpLayer(app: INestApplication): void {
   // An answer given before the request's body was read closes the connection (the filter adds
   // Connection: close): drained, so that the client still receives the answer while it sends the body.
   fastify.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done) => {
-    if (!request.raw.complete && reply.getHeader('connection') === 'close') {
-      drainOnClose(request.raw.socket);
+    if (reply.getHeader('connection') === 'close') {
+      closing.add(request.raw.socket);
+      if (!request.raw.complete) {
+        drainOnClose(request.raw.socket);
+      }
     }
     done(null, payload);
   });
