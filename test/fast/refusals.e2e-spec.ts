@@ -78,7 +78,7 @@ const NODE_UNREACHABLE: Record<string, string> = {
   HPE_INVALID_STATUS: 'raised for responses only',
   HPE_INVALID_EOF_STATE: 'the client closed the connection mid-request: nobody to answer',
   HPE_PAUSED: 'Node pauses the parser itself',
-  HPE_PAUSED_UPGRADE: "an Upgrade request is handed to the server's upgrade handling, not refused",
+  HPE_PAUSED_UPGRADE: 'an Upgrade request is served as a plain request (the server has no upgrade handler): below',
   HPE_USER: 'raised by parser callbacks Node does not use',
   HPE_CB_MESSAGE_BEGIN: 'a callback error: Node callbacks do not fail',
   HPE_CB_HEADERS_COMPLETE: 'a callback error: Node callbacks do not fail',
@@ -209,6 +209,16 @@ describe('every refusal Fastify or Node makes is in the documented error shape',
     expectErrorShape(answer.json!, 405);
     expect(answer.json!.code).toBe('METHOD_NOT_ALLOWED');
     expect(answer.headers.allow).toBe(allow);
+  });
+
+  it('an Upgrade request is answered as a plain request: no protocol switch is offered (RFC 9110 §7.8)', async () => {
+    const answer = await answerTo(
+      rawRequestBytes('GET', '/actuator/health/liveness', {
+        connection: 'Upgrade, close',
+        upgrade: 'websocket',
+      }),
+    );
+    expect(answer.status).toBe(200);
   });
 
   it('an unknown path is still a 404', async () => {
