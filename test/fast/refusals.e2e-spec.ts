@@ -78,7 +78,8 @@ const NODE_UNREACHABLE: Record<string, string> = {
   HPE_INVALID_STATUS: 'raised for responses only',
   HPE_INVALID_EOF_STATE: 'the client closed the connection mid-request: nobody to answer',
   HPE_PAUSED: 'Node pauses the parser itself',
-  HPE_PAUSED_UPGRADE: 'an Upgrade request is served as a plain request (the server has no upgrade handler): below',
+  HPE_PAUSED_UPGRADE:
+    'an Upgrade request is served as a plain request (the server has no upgrade handler): below',
   HPE_USER: 'raised by parser callbacks Node does not use',
   HPE_CB_MESSAGE_BEGIN: 'a callback error: Node callbacks do not fail',
   HPE_CB_HEADERS_COMPLETE: 'a callback error: Node callbacks do not fail',
