@@ -114,8 +114,9 @@ export function decodedBody(raw: IncomingMessage, limit: number): Readable {
       return;
     }
     failed = true;
+    // A request stream error (the client aborting) stays what it is; a decoder's is the client's bad data.
     const refusal =
-      error instanceof ServiceError
+      error instanceof ServiceError || error === requestError
         ? error
         : new ServiceError(
             ErrorCode.InvalidInput,
@@ -134,7 +135,11 @@ export function decodedBody(raw: IncomingMessage, limit: number): Readable {
     // The rest of the body is read and dropped, so that the answer can be written.
     raw.resume();
   };
-  raw.on('error', () => undefined);
+  let requestError: Error | undefined;
+  raw.on('error', (error: Error) => {
+    requestError = error;
+    fail(error);
+  });
   for (const stage of stages) {
     stage.on('error', fail);
   }

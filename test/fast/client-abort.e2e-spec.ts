@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { LOG_DESTINATION } from '../../src/observability/logging';
 import { RunningApp, startApp } from '../support/app';
 import { exchange } from '../support/raw-http';
@@ -55,5 +56,28 @@ describe('a client that aborts mid-body is a client abort, not a 500', () => {
     expect(JSON.stringify(about)).not.toMatch(/-> 500|stack/);
     expect(await requestsCounted('499')).toBe(before + 1);
     expect(await requestsCounted('500')).toBe(0);
+  });
+
+  it('the same for a compressed body: an abort mid-gzip is a client abort, not invalid gzip data', async () => {
+    const before = await requestsCounted('499');
+    const gzipped = gzipSync(Buffer.from(JSON.stringify({ content: 'x'.repeat(5000) })));
+    await exchange(
+      running.url,
+      Buffer.concat([
+        Buffer.from(
+          'POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n' +
+            `X-Request-Id: abort-2\r\nContent-Length: ${gzipped.length}\r\n\r\n`,
+        ),
+        gzipped.subarray(0, 10),
+      ]),
+      { waitMs: 200 },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    expect(lines.filter((line) => line.requestId === 'abort-2' && (line.level as number) >= 50)).toEqual([]);
+    expect(JSON.stringify(lines.filter((line) => line.requestId === 'abort-2'))).not.toMatch(
+      /not valid gzip/,
+    );
+    expect(await requestsCounted('499')).toBe(before + 1);
   });
 });
