@@ -4,7 +4,10 @@ import { createSmallBatchTopic, RunningApp, startApp, testAdmin, uniqueTopic } f
 import { eventually } from './support/eventually';
 import { expectErrorShape, get, post } from './support/http';
 import { kcatRead, kcatReadAll, KcatRecord } from './support/kcat';
+import { exchange, parseAnswers, rawRequestBytes, WireAnswer } from './support/raw-http';
 import type { BatchResultDto, DeliveryDto, SendResultDto } from '../src/messages/dto/send-result.dto';
+
+type HttpResultLike = { status: number; body: Record<string, unknown> };
 
 const KEY = 'events-test-key';
 const auth = { 'x-api-key': KEY };
@@ -269,14 +272,19 @@ describe('POST /api/events: CloudEvents to Kafka records (real broker, read back
     ]);
   });
 
-  it('answers 400 from the SDK schema check for a malformed time, naming the attribute', async () => {
+  it('answers 400 for a malformed time, naming the attribute', async () => {
     const { status, body } = await send(
       JSON.stringify({ specversion: '1.0', id: '1', source: '/s', type: 't', time: 'yesterday' }),
       { 'content-type': 'application/cloudevents+json' },
     );
 
     expect(status).toBe(400);
-    expect(body.details).toEqual([{ field: 'time', reason: 'time must match format "date-time"' }]);
+    expect(body.details).toEqual([
+      {
+        field: 'time',
+        reason: expect.stringMatching(/^time must be an RFC 3339 timestamp with a time-zone offset/),
+      },
+    ]);
   });
 
   it('answers 400 naming the index of an invalid event in a batch, and sends none of them', async () => {
@@ -418,5 +426,190 @@ describe('POST /api/events with CLOUDEVENTS_ENABLED=false', () => {
     expect(status).toBe(200);
     expect(Object.keys(body.paths)).toContain('/api/messages');
     expect(Object.keys(body.paths)).not.toContain('/api/events');
+  });
+});
+
+describe('POST /api/events: attribute values are checked by their CloudEvents type, and written as sent', () => {
+  const topic = uniqueTopic('events-types');
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    running = await startApp({ CLOUDEVENTS_TOPIC: topic, KAFKA_PRODUCER_COMPRESSION: 'none' });
+  });
+  afterAll(async () => {
+    await running?.close();
+  });
+
+  const required = (id: string): Record<string, string> => ({
+    'ce-specversion': '1.0',
+    'ce-id': id,
+    'ce-source': '/types',
+    'ce-type': 'com.example.types',
+  });
+
+  /** A binary-mode event with header values sent as raw bytes (a latin1 string holds one char per byte). */
+  const sendBinary = async (headers: Record<string, string>, body = 'data'): Promise<WireAnswer> => {
+    const result = await exchange(
+      running.url,
+      rawRequestBytes(
+        'POST',
+        '/api/events',
+        { 'content-type': 'text/plain', connection: 'close', ...headers },
+        body,
+      ),
+    );
+    return parseAnswers(result.text)[0]!;
+  };
+
+  const sendStructured = (event: Record<string, unknown> | string): Promise<HttpResultLike> =>
+    post(`${running.url}/api/events`, typeof event === 'string' ? event : JSON.stringify(event), {
+      'content-type': 'application/cloudevents+json',
+    });
+
+  const structured = (id: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+    specversion: '1.0',
+    id,
+    source: '/types',
+    type: 'com.example.types',
+    ...extra,
+  });
+
+  const publishedIds = (): string[] => kcatReadAll(topic).map((record) => record.headers.ce_id ?? '');
+
+  it('a ce- header with raw UTF-8 bytes is a 400 naming it, not re-decoded as latin1 (CloudEvents HTTP binding §3.1.3.2)', async () => {
+    const answer = await sendBinary({ ...required(Buffer.from('raw-café', 'utf8').toString('latin1')) });
+
+    expect(answer.status).toBe(400);
+    expectErrorShape(answer.json!, 400);
+    expect(answer.json!.details).toEqual([
+      { field: 'header ce-id', reason: expect.stringMatching(/printable ASCII: percent-encode/) },
+    ]);
+    expect(publishedIds().filter((id) => id.startsWith('raw-caf'))).toEqual([]);
+  });
+
+  it('a percent-encoded UTF-8 ce- header is the key, ce_id and messageId as the text it encodes', async () => {
+    const answer = await sendBinary(required('pct-caf%C3%A9-%F0%9D%84%9E'));
+
+    expect(answer.status).toBe(200);
+    const delivery = answer.json as unknown as DeliveryDto;
+    expect(delivery.messageId).toBe('pct-café-𝄞');
+    const [record] = kcatRead(topic, delivery.partition, delivery.offset);
+    expect(record?.key).toBe('pct-café-𝄞');
+    expect(record?.headers.ce_id).toBe('pct-café-𝄞');
+  });
+
+  it.each([
+    ['CR LF in a percent-encoded ce-id', { 'ce-id': 'e%0D%0Ainjected: yes' }, 'header ce-id'],
+    ['NUL in a percent-encoded ce-type', { 'ce-type': 't%00nul' }, 'header ce-type'],
+    ['a raw tab in ce-subject', { 'ce-subject': 'a\tb' }, 'header ce-subject'],
+    ['ESC in an extension', { 'ce-myext': 'a%1Bb' }, 'header ce-myext'],
+    ['a C1 control (U+0085) in ce-subject', { 'ce-subject': 'a%C2%85b' }, 'header ce-subject'],
+    ['time without an offset', { 'ce-time': '2018-04-05T17:31:00' }, 'header ce-time'],
+    ['time with an offset without its colon', { 'ce-time': '2018-04-05T17:31:00+0530' }, 'header ce-time'],
+    ['time on a day that does not exist', { 'ce-time': '2018-02-30T17:31:00Z' }, 'header ce-time'],
+    ['a source with a space', { 'ce-source': '/a%20b c' }, 'header ce-source'],
+  ])(
+    'binary mode: %s is a 400 naming the header, nothing published (CloudEvents 1.0 §3.1.1)',
+    async (_name, headers, field) => {
+      const id = `bad-${Math.random().toString(36).slice(2)}`;
+      const answer = await sendBinary({ ...required(id), ...headers });
+
+      expect(answer.status).toBe(400);
+      expectErrorShape(answer.json!, 400);
+      expect((answer.json!.details as { field: string }[]).map((detail) => detail.field)).toContain(field);
+      expect(publishedIds()).not.toContain(id);
+    },
+  );
+
+  it.each([
+    [
+      'a datacontenttype with CR LF',
+      { datacontenttype: 'text/plain\r\nx-evil: 1', data: 'x' },
+      'datacontenttype',
+    ],
+    [
+      'a datacontenttype that is no media type',
+      { datacontenttype: 'not a media type', data: 'x' },
+      'datacontenttype',
+    ],
+    ['ESC in an extension', { myext: 'a\u001bb' }, 'myext'],
+    ['a noncharacter in the subject', { subject: 'a\uFFFEb' }, 'subject'],
+    ['time with +0530', { time: '2018-04-05T17:31:00+0530' }, 'time'],
+    ['a dataschema that is no absolute URI', { dataschema: '/relative' }, 'dataschema'],
+  ])('structured mode: %s is a 400 naming the attribute, nothing published', async (_name, extra, field) => {
+    const id = `bad-${Math.random().toString(36).slice(2)}`;
+    const { status, body } = await sendStructured(structured(id, extra));
+
+    expect(status).toBe(400);
+    expectErrorShape(body, 400);
+    expect((body.details as { field: string }[]).map((detail) => detail.field)).toContain(field);
+    expect(publishedIds()).not.toContain(id);
+  });
+
+  it.each([
+    [
+      'a subject',
+      '{"specversion":"1.0","id":"ls-1","source":"/s","type":"t","subject":"a\\ud800"}',
+      'subject',
+    ],
+    [
+      'text data',
+      '{"specversion":"1.0","id":"ls-2","source":"/s","type":"t","datacontenttype":"text/plain","data":"x\\udc00"}',
+      'data',
+    ],
+    [
+      'JSON data',
+      '{"specversion":"1.0","id":"ls-3","source":"/s","type":"t","data":{"k":"\\ud83d"}}',
+      'data.k',
+    ],
+  ])(
+    'an unpaired surrogate in %s is a 400 naming it, never written as U+FFFD',
+    async (_name, text, field) => {
+      const { status, body } = await sendStructured(text);
+
+      expect(status).toBe(400);
+      expect(body.details).toEqual([{ field, reason: expect.stringMatching(/unpaired surrogate/) }]);
+      expect(publishedIds().filter((id) => id.startsWith('ls-'))).toEqual([]);
+    },
+  );
+
+  it('valid typed values are written as sent: time with +05:30, a media type with parameters, URIs', async () => {
+    const { status, body } = await sendStructured(
+      structured('typed-ok', {
+        time: '2018-04-05T17:31:00.5+05:30',
+        datacontenttype: 'text/plain; charset="utf-8"',
+        dataschema: 'https://example.com/schema?v=1#x',
+        subject: 'café 𝄞',
+        data: 'hello',
+      }),
+    );
+
+    expect(status).toBe(200);
+    const [record] = kcatRead(topic, body.partition as number, body.offset as number);
+    expect(record?.headers).toMatchObject({
+      ce_time: '2018-04-05T17:31:00.5+05:30',
+      'content-type': 'text/plain; charset="utf-8"',
+      ce_dataschema: 'https://example.com/schema?v=1#x',
+      ce_subject: 'café 𝄞',
+    });
+    expect(record?.payload).toBe('hello');
+  });
+
+  it('"data_base64": null is absent: the event has its data', async () => {
+    const { status, body } = await sendStructured(
+      structured('null-b64', { datacontenttype: 'text/plain', data: 'x', data_base64: null }),
+    );
+
+    expect(status).toBe(200);
+    expect(kcatRead(topic, body.partition as number, body.offset as number)[0]?.payload).toBe('x');
+  });
+
+  it('"data": null is absent data (the JSON event format): a record without a value, not the 4 bytes null', async () => {
+    const { status, body } = await sendStructured(structured('null-data', { data: null }));
+
+    expect(status).toBe(200);
+    const [record] = kcatRead(topic, body.partition as number, body.offset as number);
+    expect(record?.payload).toBeNull();
+    expect(record?.headers).not.toHaveProperty('content-type');
   });
 });

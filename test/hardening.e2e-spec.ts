@@ -6,6 +6,7 @@ import { registeredRoutes } from '../src/http/http-server';
 import { RunningApp, startApp, testAdmin, uniqueTopic } from './support/app';
 import { eventually } from './support/eventually';
 import { expectErrorShape } from './support/http';
+import { exchange, parseAnswers } from './support/raw-http';
 
 interface RawAnswer {
   status: number;
@@ -50,35 +51,16 @@ const postJson = (base: string, path: string, body: string): Promise<RawAnswer> 
   rawRequest(base, 'POST', path, { 'content-type': 'application/json' }, body);
 
 /** Writes raw bytes on a fresh connection; resolves with what came back and when the server closed it. */
-function rawExchange(
+const rawExchange = (
   base: string,
   bytes: string | Buffer,
   waitMs = 5000,
-): Promise<{ text: string; closed: boolean; ms: number }> {
-  const { hostname, port } = new URL(base);
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const socket = connect(Number(port), hostname);
-    let text = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve({ text, closed: false, ms: Date.now() - started });
-    }, waitMs);
-    socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve({ text, closed: true, ms: Date.now() - started });
-    });
-    socket.write(bytes);
-  });
-}
+): Promise<{ text: string; closed: boolean; ms: number }> => exchange(base, bytes, { waitMs });
 
-/** The status and JSON body of a raw HTTP/1.1 answer. */
+/** The status and JSON body of the first answer on a connection. */
 function parseAnswer(text: string): { status: number; body: Record<string, unknown> } {
-  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
-  const body = text.slice(text.indexOf('\r\n\r\n') + 4);
-  return { status, body: body ? (JSON.parse(body) as Record<string, unknown>) : {} };
+  const [answer] = parseAnswers(text);
+  return { status: answer?.status ?? 0, body: answer?.json ?? {} };
 }
 
 /**

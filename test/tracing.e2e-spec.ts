@@ -1,9 +1,9 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { ServiceProcess, spawnService, startApp, uniqueTopic } from './support/app';
+import { RunningApp, ServiceProcess, spawnService, startApp, uniqueTopic } from './support/app';
 import { eventually } from './support/eventually';
 import { post } from './support/http';
-import { kcatProduce, kcatReadAll } from './support/kcat';
+import { kcatProduce, kcatRead, kcatReadAll } from './support/kcat';
 
 interface ReceivedSpan {
   traceId: string;
@@ -162,21 +162,82 @@ describe('trace context into Kafka, with spans exported over OTLP', () => {
 });
 
 describe('trace context without an OTLP endpoint (the SDK off)', () => {
+  const topic = uniqueTopic('tracing-off');
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    running = await startApp({ KAFKA_TOPIC: topic, FEEDBACK_CONSUMER_ENABLED: 'false' });
+  });
+  afterAll(async () => {
+    await running?.close();
+  });
+
+  /** Sends one message with these trace headers; the headers of the record it wrote. */
+  const recordHeaders = async (headers: Record<string, string>): Promise<Record<string, string>> => {
+    const sent = await post<{ partition: number; offset: number }>(
+      `${running.url}/api/messages`,
+      { content: 'traced' },
+      headers,
+    );
+    expect(sent.status).toBe(200);
+    const [record] = kcatRead(topic, sent.body.partition, sent.body.offset);
+    return record!.headers;
+  };
+
+  /** `n` list-members `k<i>=<value of length>`. */
+  const members = (n: number, length = 8, prefix = 'k'): string[] =>
+    Array.from({ length: n }, (_, i) => `${prefix}${i}=${'v'.repeat(length)}`);
+
   it("passes the caller's traceparent and tracestate on to the record unchanged", async () => {
-    const topic = uniqueTopic('tracing-off');
-    const running = await startApp({ KAFKA_TOPIC: topic, FEEDBACK_CONSUMER_ENABLED: 'false' });
-    try {
-      const traceparent = `00-${TRACE}-${PARENT}-01`;
-      const sent = await post(
-        `${running.url}/api/messages`,
-        { content: 'x' },
-        { traceparent, tracestate: 'a=b' },
-      );
-      expect(sent.status).toBe(200);
-      const [record] = kcatReadAll(topic);
-      expect(record?.headers).toMatchObject({ traceparent, tracestate: 'a=b' });
-    } finally {
-      await running.close();
-    }
+    const traceparent = `00-${TRACE}-${PARENT}-01`;
+    expect(await recordHeaders({ traceparent, tracestate: 'a=b' })).toMatchObject({
+      traceparent,
+      tracestate: 'a=b',
+    });
+  });
+
+  it('writes trace-flags as the two hex digits sent: ff stays ff, a valid 55-character traceparent (W3C Trace Context §3.2.2.5)', async () => {
+    const traceparent = `00-${TRACE}-${PARENT}-ff`;
+    const headers = await recordHeaders({ traceparent });
+
+    expect(headers.traceparent).toBe(traceparent);
+    expect(headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/);
+  });
+
+  it('keeps the first 32 of 40 tracestate members (W3C Trace Context §3.3.1.5)', async () => {
+    const headers = await recordHeaders({
+      traceparent: `00-${TRACE}-${PARENT}-01`,
+      tracestate: members(40).join(','),
+    });
+    expect(headers.tracestate).toBe(members(32).join(','));
+  });
+
+  it('removes members over 128 characters first when the tracestate is over 512 characters', async () => {
+    const short = members(25, 12);
+    const long = 'long=' + 'x'.repeat(200);
+    const tracestate = [...short.slice(0, 5), long, ...short.slice(5)].join(',');
+    expect(tracestate.length).toBeGreaterThan(512);
+
+    const headers = await recordHeaders({ traceparent: `00-${TRACE}-${PARENT}-01`, tracestate });
+    expect(headers.tracestate).toBe(short.join(','));
+  });
+
+  it('then removes members from the right until 512 characters are left', async () => {
+    const all = members(30, 40);
+    const headers = await recordHeaders({
+      traceparent: `00-${TRACE}-${PARENT}-01`,
+      tracestate: all.join(','),
+    });
+
+    expect(headers.tracestate!.length).toBeLessThanOrEqual(512);
+    expect(headers.tracestate).toBe(all.slice(0, 11).join(','));
+  });
+
+  it('writes no tracestate header when no member fits, rather than an empty one', async () => {
+    const headers = await recordHeaders({
+      traceparent: `00-${TRACE}-${PARENT}-01`,
+      tracestate: `big=${'x'.repeat(600)}`,
+    });
+    expect(headers).not.toHaveProperty('tracestate');
   });
 });

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { reasonPhrase, sendError, statusOf } from './error-response';
 import { logRequest } from './request-log';
 import { ErrorCode, ServiceError } from './errors';
+import { ACCEPTED_CONTENT_CODINGS } from '../http/content-coding';
 
 /** The exception's class, kept on the reply for http_server_requests_seconds{exception}. */
 export const EXCEPTION_CLASS = Symbol('exceptionClass');
@@ -49,9 +50,15 @@ function pathOf(req: FastifyRequest): string {
 export class AllExceptionsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const req = http.getRequest<FastifyRequest>();
-    const reply = http.getResponse<WithExceptionClass>();
-    const error = this.asServiceError(exception);
+    this.answer(exception, http.getRequest<FastifyRequest>(), http.getResponse<WithExceptionClass>());
+  }
+
+  /**
+   * Writes the answer to `exception`: from catch(), and for the refusals Fastify's router makes before
+   * there is a route (a malformed URL path: http-server.ts's frameworkErrors), which never reach Nest.
+   */
+  answer(exception: unknown, req: FastifyRequest, reply: WithExceptionClass): void {
+    const error = this.asServiceError(exception, req);
     for (const listener of (req as WithRefusalListeners)[REFUSAL_LISTENERS]?.splice(0) ?? []) {
       listener(error?.code);
     }
@@ -72,9 +79,18 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const status = statusOf(error.code);
       const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
       const line = `${req.method} ${path} -> ${status} ${error.code} ${error.message}${cause} [request ${requestId}]`;
-      logRequest(status >= 500 ? 'error' : 'debug', 'Errors', req, line);
+      // 501 is the client's request using what the server does not implement, not a server failure (a
+      // client abort is logged at info by the onRequestAbort hook, http-server.ts).
+      const serverFault = status >= 500 && error.code !== ErrorCode.NotImplemented;
+      logRequest(serverFault ? 'error' : 'debug', 'Errors', req, line);
       if (error.code === ErrorCode.Unauthenticated) {
         headers['www-authenticate'] = 'Bearer realm="kafka-producer-service"';
+      }
+      if (error.code === ErrorCode.UnsupportedMediaType) {
+        headers['accept-encoding'] = ACCEPTED_CONTENT_CODINGS;
+      }
+      if (error.options.allow !== undefined) {
+        headers.allow = error.options.allow.join(', ');
       }
       if (error.options.retryAfterSeconds !== undefined) {
         headers['retry-after'] = String(error.options.retryAfterSeconds);
@@ -114,9 +130,16 @@ export class AllExceptionsFilter implements ExceptionFilter {
   }
 
   /** Domain errors as they are; Fastify's refusals and unknown routes as domain errors. */
-  private asServiceError(exception: unknown): ServiceError | undefined {
+  private asServiceError(exception: unknown, req: FastifyRequest): ServiceError | undefined {
     if (exception instanceof ServiceError) {
       return exception;
+    }
+    // Node's `aborted` error on a request body the client stopped sending (it closed the connection).
+    if ((exception as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET' && !req.raw.complete) {
+      return new ServiceError(
+        ErrorCode.ClientClosedRequest,
+        'The client closed the connection before the request was complete',
+      );
     }
     if (exception instanceof HttpException) {
       const code = HTTP_EXCEPTION_CODES[exception.getStatus()];

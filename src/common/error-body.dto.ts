@@ -28,7 +28,7 @@ export class ErrorBodyDto implements ErrorBody {
 
   @ApiProperty({
     example: ErrorCode.InvalidInput,
-    description: `Stable machine-readable code: ${Object.values(ErrorCode).join(', ')} (and NOT_FOUND, METHOD_NOT_ALLOWED, INTERNAL_ERROR for unknown routes and bugs)`,
+    description: `Stable machine-readable code: ${Object.values(ErrorCode).join(', ')} (and INTERNAL_ERROR for bugs)`,
   })
   code!: string;
 
@@ -68,6 +68,9 @@ const EXAMPLES: Record<ErrorCode, { message: string; details?: FieldError[] }> =
   },
   [ErrorCode.KafkaNotAuthorized]: { message: 'The service is not authorized to write to demo-topic' },
   [ErrorCode.NotFound]: { message: 'Cannot POST /api/nothing' },
+  [ErrorCode.MethodNotAllowed]: { message: 'GET is not allowed on /api/messages (Allow: POST)' },
+  [ErrorCode.ExpectationFailed]: { message: 'Expect "200-ok" cannot be met: only 100-continue is supported' },
+  [ErrorCode.UriTooLong]: { message: 'A path segment is longer than 200 characters' },
   [ErrorCode.IdempotencyKeyInUse]: {
     message: 'A request with this Idempotency-Key is still being processed; retry after it is answered',
   },
@@ -96,6 +99,13 @@ const EXAMPLES: Record<ErrorCode, { message: string; details?: FieldError[] }> =
   [ErrorCode.TopicNotFound]: { message: 'Topic demo-topic does not exist' },
   [ErrorCode.Overloaded]: { message: 'Too many sends in flight; retry shortly' },
   [ErrorCode.ShuttingDown]: { message: 'The service is shutting down; retry on another instance' },
+  [ErrorCode.ClientClosedRequest]: {
+    message: 'The client closed the connection before the request was complete',
+  },
+  [ErrorCode.NotImplemented]: {
+    message:
+      'Transfer-Encoding "gzip" is not implemented: only chunked (use Content-Encoding to compress a body)',
+  },
 };
 
 const DESCRIPTIONS: Record<number, string> = {
@@ -105,7 +115,8 @@ const DESCRIPTIONS: Record<number, string> = {
   409: 'A request with the same Idempotency-Key is still in flight (Retry-After: 1)',
   422: 'The Idempotency-Key was already used with a different body or query',
   413: 'The body exceeds HTTP_BODY_LIMIT_BYTES, or the record exceeds KAFKA_MAX_RECORD_BYTES',
-  415: 'The body is not application/json',
+  415: 'The body is not application/json, or its charset or Content-Encoding is not supported (Accept-Encoding lists the codings accepted)',
+  501: 'A Transfer-Encoding other than chunked',
   502: 'Kafka refused the message for good; it was not sent',
   408: 'The client did not send the whole request within HTTP_REQUEST_TIMEOUT_MS (or its headers within HTTP_HEADERS_TIMEOUT_MS)',
   431: 'The request line and headers exceed HTTP_MAX_HEADER_BYTES',

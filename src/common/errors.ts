@@ -14,6 +14,12 @@ export enum ErrorCode {
   NotAcceptable = 'NOT_ACCEPTABLE',
   Unauthenticated = 'UNAUTHENTICATED',
   NotFound = 'NOT_FOUND',
+  /** The route exists, for other methods (the answer's Allow header lists them). */
+  MethodNotAllowed = 'METHOD_NOT_ALLOWED',
+  /** An Expect header other than 100-continue (RFC 9110 §10.1.1). */
+  ExpectationFailed = 'EXPECTATION_FAILED',
+  /** A path segment longer than the router accepts. */
+  UriTooLong = 'URI_TOO_LONG',
   /** A request with this Idempotency-Key is still being processed. */
   IdempotencyKeyInUse = 'IDEMPOTENCY_KEY_IN_USE',
   /** This Idempotency-Key was used with a different request. */
@@ -32,6 +38,10 @@ export enum ErrorCode {
   TopicNotFound = 'TOPIC_NOT_FOUND',
   SerializationFailed = 'SERIALIZATION_FAILED',
   ShuttingDown = 'SHUTTING_DOWN',
+  /** The client closed the connection before its request was complete: nobody is left to answer (499). */
+  ClientClosedRequest = 'CLIENT_CLOSED_REQUEST',
+  /** A request feature the server does not implement (a transfer coding other than chunked). */
+  NotImplemented = 'NOT_IMPLEMENTED',
 }
 
 export interface FieldError {
@@ -43,7 +53,13 @@ export class ServiceError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly options: { details?: FieldError[]; retryAfterSeconds?: number; cause?: unknown } = {},
+    readonly options: {
+      details?: FieldError[];
+      retryAfterSeconds?: number;
+      /** The methods the resource allows (METHOD_NOT_ALLOWED). */
+      allow?: readonly string[];
+      cause?: unknown;
+    } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = 'ServiceError';

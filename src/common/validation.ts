@@ -155,24 +155,50 @@ function passesRules(type: new () => object, instance: object): boolean {
   return true;
 }
 
+const NAMES = new Map<unknown, Set<string>>();
+
+/** The properties a DTO class declares (its class-validator decorators, inherited ones too): all it allows. */
+function propertyNamesOf(type: new () => object): Set<string> {
+  let names = NAMES.get(type);
+  if (names === undefined) {
+    const metadatas = getMetadataStorage().getTargetValidationMetadatas(type, '', false, false);
+    names = new Set(metadatas.map((metadata) => metadata.propertyName));
+    NAMES.set(type, names);
+  }
+  return names;
+}
+
+const fieldName = (prefix: string, key: string): string => (prefix ? `${prefix}.${key}` : key);
+
 /**
  * Validates a JSON object against a DTO class with class-validator (synchronously: every rule is), and
- * returns the DTO instance, or throws INVALID_INPUT with one reason per field. The object is copied onto a
- * new instance rather than run through class-transformer: the DTOs carry no transformations, and
- * plainToInstance cost more than the validation itself. A valid object is recognised from the class's
+ * returns the DTO instance, or throws INVALID_INPUT with one reason per field. Only the class's own
+ * properties are copied onto a new instance; every other own member of the object is an unknown field,
+ * whatever its name: class-validator's whitelist looks names up on a plain object, so `hasOwnProperty` or
+ * `constructor` passed for declared ones. The DTOs carry no transformations, so no class-transformer
+ * (plainToInstance cost more than the validation itself). A valid object is recognised from the class's
  * class-validator rules directly (passesRules); anything else gets validateSync's full answer.
  */
 export function validateDto<T extends object>(type: new () => T, plain: unknown, prefix = ''): T {
   if (plain === null || typeof plain !== 'object' || Array.isArray(plain)) {
     throw new InvalidInputError([{ field: prefix || 'body', reason: 'must be a JSON object (a Message)' }]);
   }
-  const instance = Object.assign(new type(), plain);
-  if (passesRules(type, instance)) {
+  const names = propertyNamesOf(type);
+  const instance = new type();
+  const unknown: FieldError[] = [];
+  for (const key of Object.keys(plain)) {
+    if (names.has(key)) {
+      (instance as Record<string, unknown>)[key] = (plain as Record<string, unknown>)[key];
+    } else {
+      unknown.push({ field: fieldName(prefix, key), reason: `property ${key} should not exist` });
+    }
+  }
+  if (unknown.length === 0 && passesRules(type, instance)) {
     return instance;
   }
-  const errors = validateSync(instance, VALIDATOR_OPTIONS);
+  const errors = [...unknown, ...toFieldErrors(validateSync(instance, VALIDATOR_OPTIONS), prefix)];
   if (errors.length > 0) {
-    throw new InvalidInputError(toFieldErrors(errors, prefix));
+    throw new InvalidInputError(errors);
   }
   return instance;
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { connectionCap } from './open-file-limit';
 import { availableParallelism, hostname } from 'node:os';
 import { CompressionCodecName, Environment, HealthShowDetails, SaslMechanismName } from './environment';
 
@@ -115,7 +116,7 @@ export class AppConfig {
       requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       maxRequestsPerSocket: env.HTTP_MAX_REQUESTS_PER_SOCKET,
-      maxConnections: env.HTTP_MAX_CONNECTIONS,
+      maxConnections: connectionCap(env.HTTP_MAX_CONNECTIONS),
       maxHeaderBytes: env.HTTP_MAX_HEADER_BYTES,
       maxQueryParameters: env.HTTP_MAX_QUERY_PARAMETERS,
       workers: env.WORKERS === 0 ? availableParallelism() : env.WORKERS,

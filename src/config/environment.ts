@@ -344,11 +344,14 @@ export class Environment {
   @Min(0)
   HTTP_MAX_REQUESTS_PER_SOCKET = 0;
 
-  /** Open connections at once; more are refused (closed at once). */
+  /**
+   * Open connections at once (bounded at start-up by the open-file soft limit less 256); more are answered
+   * 503 with Retry-After and closed.
+   */
   @Type(() => Number)
   @IsInt()
   @Min(1)
-  HTTP_MAX_CONNECTIONS = 1024;
+  HTTP_MAX_CONNECTIONS = 8192;
 
   /** Largest request line plus headers, in bytes; more gets 431. */
   @Type(() => Number)

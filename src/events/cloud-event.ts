@@ -1,5 +1,6 @@
 import { CloudEvent, ValidationError } from 'cloudevents';
 import { FieldError, InvalidInputError } from '../common/errors';
+import { attributeProblem } from './attribute-types';
 
 /** The one CloudEvents version accepted. */
 export const SPEC_VERSION = '1.0';
@@ -12,6 +13,9 @@ const STRING_ATTRIBUTES = new Set([...REQUIRED, 'datacontenttype', 'dataschema',
 
 /** CloudEvents 1.0 §3.1.1: attribute names are lower-case ASCII letters and digits. */
 const ATTRIBUTE_NAME = /^[a-z0-9]+$/;
+
+/** A header value as sent: printable ASCII and space (HTTP field values Node reads byte for byte). */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
@@ -55,7 +59,8 @@ function validate(typed: Record<string, unknown>, prefix: string, errors: FieldE
   const refused = new Set(errors.map((error) => error.field));
   for (const name of REQUIRED) {
     const field = fieldOf(prefix, name);
-    if ((typed[name] === undefined || typed[name] === '') && !refused.has(field)) {
+    const refusedHeader = prefix === '' && refused.has(`header ce-${name}`);
+    if ((typed[name] === undefined || typed[name] === '') && !refused.has(field) && !refusedHeader) {
       errors.push({ field, reason: `${name} is a required attribute` });
     }
   }
@@ -104,6 +109,11 @@ function addAttribute(
   const text = canonical(name, value);
   if (typeof text !== 'string') {
     errors.push({ field, reason: text.reason });
+    return;
+  }
+  const problem = attributeProblem(name, text);
+  if (problem !== undefined) {
+    errors.push({ field, reason: problem });
     return;
   }
   attributes.set(name, text);
@@ -157,16 +167,18 @@ function eventOf(body: unknown, prefix: string, errors: FieldError[]): IncomingE
     }
     addAttribute(name, value, prefix, attributes, typed, errors);
   }
+  // null is absent, for data and data_base64 as for every attribute: `"data": null` is an event without data.
+  const given = (value: unknown): boolean => value !== undefined && value !== null;
   let data: Buffer | null = null;
-  if (members.data !== undefined && members.data_base64 !== undefined) {
+  if (given(members.data) && given(members.data_base64)) {
     errors.push({ field: fieldOf(prefix, 'data'), reason: 'an event has data or data_base64, not both' });
-  } else if (members.data_base64 !== undefined && members.data_base64 !== null) {
+  } else if (given(members.data_base64)) {
     if (typeof members.data_base64 !== 'string' || !BASE64.test(members.data_base64)) {
       errors.push({ field: fieldOf(prefix, 'data_base64'), reason: 'data_base64 must be a base64 string' });
     } else {
       data = Buffer.from(members.data_base64, 'base64');
     }
-  } else if (members.data !== undefined) {
+  } else if (given(members.data)) {
     const type = attributes.get('datacontenttype');
     const asText = typeof members.data === 'string' && type !== undefined && !JSON_MEDIA_TYPE.test(type);
     data = Buffer.from(asText ? (members.data as string) : JSON.stringify(members.data), 'utf8');
@@ -176,7 +188,7 @@ function eventOf(body: unknown, prefix: string, errors: FieldError[]): IncomingE
     return undefined;
   }
   // The JSON format: data without a datacontenttype is JSON.
-  if (data !== null && members.data !== undefined && !attributes.has('datacontenttype')) {
+  if (data !== null && given(members.data) && !attributes.has('datacontenttype')) {
     attributes.set('datacontenttype', 'application/json');
   }
   return { attributes, data };
@@ -206,9 +218,19 @@ export function binaryEvent(
       });
       continue;
     }
+    const sent = [raw].flat().join(',');
+    // Node reads header bytes as latin1: raw non-ASCII would be re-decoded, not carried as sent.
+    if (!PRINTABLE_ASCII.test(sent)) {
+      errors.push({
+        field,
+        reason:
+          'header values must be printable ASCII: percent-encode anything else as UTF-8 (CloudEvents HTTP binding §3.1.3.2)',
+      });
+      continue;
+    }
     let value: string;
     try {
-      value = decodeURIComponent([raw].flat().join(','));
+      value = decodeURIComponent(sent);
     } catch {
       errors.push({ field, reason: 'the value has malformed percent-encoding' });
       continue;
@@ -217,13 +239,23 @@ export function binaryEvent(
       errors.push({ field, reason: 'attribute names must be lower-case letters a-z and digits 0-9' });
       continue;
     }
+    const problem = attributeProblem(name, value);
+    if (problem !== undefined) {
+      errors.push({ field, reason: problem });
+      continue;
+    }
     attributes.set(name, value);
     typed[name] = value;
   }
   const contentType = headers['content-type'];
   if (typeof contentType === 'string' && contentType !== '') {
-    attributes.set('datacontenttype', contentType);
-    typed.datacontenttype = contentType;
+    const problem = attributeProblem('datacontenttype', contentType);
+    if (problem === undefined) {
+      attributes.set('datacontenttype', contentType);
+      typed.datacontenttype = contentType;
+    } else {
+      errors.push({ field: 'header content-type', reason: problem });
+    }
   }
   validate(typed, '', errors);
   if (errors.length > 0) {

@@ -1,19 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { INestApplication } from '@nestjs/common';
-import type { Context, Span } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { EXCEPTION_CLASS, WithExceptionClass } from '../common/all-exceptions.filter';
-import { writeSocketError } from '../common/error-response';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AllExceptionsFilter } from '../common/all-exceptions.filter';
+import { writeResponseError } from '../common/error-response';
 import { ErrorCode, ServiceError } from '../common/errors';
 import { ShutdownGate } from '../common/shutdown-gate';
 import { AppConfig } from '../config/app-config';
-import { logRequest, TRACE_CONTEXT, Traced } from '../common/request-log';
+import { TRACE_CONTEXT, Traced } from '../common/request-log';
 import { Metrics } from '../observability/metrics';
-import { endSpan, extractContext, SpanKind, startSpan, tracingOn } from '../observability/tracing';
+import { extractContext, SpanKind, startSpan, tracingOn } from '../observability/tracing';
 import { ApiKeys } from './api-keys';
+import { installClientErrorAnswers } from './client-errors';
+import { drainOnClose, installConnectionCap } from './connections';
+import { decodeText } from './charset';
+import { decodedBody } from './content-coding';
+import { checkRequestFraming, pathOf } from './request-checks';
+import { beginObservation, installRequestObserver } from './request-observer';
 import { JSON_CONTENT_TYPE, parseJsonBody } from './json-body';
 import { CLOUDEVENTS_JSON_CONTENT_TYPE, readRawBody, takesRawBody } from './raw-body';
 
@@ -21,9 +27,6 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 
 /** The CloudEvents route (events/events.controller.ts), off when CLOUDEVENTS_ENABLED=false. */
 export const EVENTS_ROUTE = '/api/events';
-
-const SERVER_SPAN = Symbol('serverSpan');
-type TracedSpan = FastifyRequest & { [SERVER_SPAN]?: Span };
 
 /** The trace context of a request to the API (its server span's), for the spans and records it causes. */
 export function traceContextOf(request: FastifyRequest): Context | undefined {
@@ -44,10 +47,30 @@ export function registeredRoutes(app: INestApplication): KnownRoute[] {
 }
 const VALID_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
+/** The methods a route can be registered for, in the order an Allow header lists them. */
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
 /** The caller's X-Request-Id when it is sane, else a new UUID: Fastify's request.id. */
-function requestIdOf(raw: IncomingMessage): string {
+export function requestIdOf(raw: IncomingMessage): string {
   const given = raw.headers[REQUEST_ID_HEADER];
   return typeof given === 'string' && VALID_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+const FRAMEWORK_ERRORS = new AllExceptionsFilter();
+
+/** A refusal of Fastify's router as a domain error (anything else stays what it is: a 500). */
+function frameworkRefusal(error: Error & { code?: string }): unknown {
+  switch (error.code) {
+    case 'FST_ERR_BAD_URL':
+      return new ServiceError(
+        ErrorCode.MalformedRequest,
+        'The URL path has malformed percent-encoding (RFC 3986 §2.1: % and two hex digits, decoding to UTF-8)',
+      );
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new ServiceError(ErrorCode.UriTooLong, 'A path segment is longer than 200 characters');
+    default:
+      return error;
+  }
 }
 
 /**
@@ -79,10 +102,17 @@ export function createHttpAdapter(config: AppConfig): FastifyAdapter {
     return503OnClosing: false,
     // No Nest middleware is used: every per-request step is a Fastify hook (installHttpLayer).
     skipMiddie: true,
+    // The router's own refusals (a path with malformed percent-encoding, an over-long path parameter) come
+    // before any route or hook: answered by the exception filter's code, in the documented shape.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      void reply.header(REQUEST_ID_HEADER, request.id);
+      FRAMEWORK_ERRORS.answer(frameworkRefusal(error), request, reply);
+    },
     http: {
       maxHeaderSize: http.maxHeaderBytes,
       headersTimeout: http.headersTimeoutMs,
       connectionsCheckingInterval: 1000,
+      // Host is checked in onRequest (request-checks.ts), so that its 400 has the documented shape.
       requireHostHeader: false,
     },
   });
@@ -102,38 +132,6 @@ export function sweepIdleConnections(server: Server): void {
   server.once('close', () => clearInterval(sweeper));
 }
 
-/** Spring's uri tag: Nest's `/actuator/metrics/:name` as `/actuator/metrics/{name}`. */
-export function springTemplate(path: string): string {
-  return path.replace(/:(\w+)/g, '{$1}');
-}
-
-/** Spring's fixed `uri` values when no handler matched (WebMvcTags). */
-export function unmatchedUri(status: number): string {
-  return status === 404 ? 'NOT_FOUND' : 'UNKNOWN';
-}
-
-/** Spring's `outcome` tag. */
-export function outcomeOf(status: number): string {
-  if (status >= 100 && status < 200) {
-    return 'INFORMATIONAL';
-  }
-  if (status >= 200 && status < 300) {
-    return 'SUCCESS';
-  }
-  if (status >= 300 && status < 400) {
-    return 'REDIRECTION';
-  }
-  if (status >= 400 && status < 500) {
-    return 'CLIENT_ERROR';
-  }
-  return status >= 500 && status < 600 ? 'SERVER_ERROR' : 'UNKNOWN';
-}
-
-function pathOf(url: string): string {
-  const query = url.indexOf('?');
-  return query < 0 ? url : url.slice(0, query);
-}
-
 function queryParameterCount(url: string): number {
   const query = url.indexOf('?');
   if (query < 0 || query === url.length - 1) {
@@ -146,40 +144,17 @@ function queryParameterCount(url: string): number {
   return count;
 }
 
-/** What Node's HTTP parser refuses before there is a request, as status and code. */
-function clientErrorOf(code: string | undefined): { status: number; code: ErrorCode; message: string } {
-  switch (code) {
-    case 'HPE_HEADER_OVERFLOW':
-      return {
-        status: 431,
-        code: ErrorCode.HeadersTooLarge,
-        message: 'The request line and headers are too large',
-      };
-    case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return {
-        status: 408,
-        code: ErrorCode.RequestTimeout,
-        message: 'The request was not received in time',
-      };
-    default:
-      return {
-        status: 400,
-        code: ErrorCode.MalformedRequest,
-        message: `The HTTP request could not be parsed (${code ?? 'unknown error'})`,
-      };
-  }
-}
-
 /**
  * Every per-request step, as Fastify hooks in the order they run, plus the JSON body parser and the answer
  * to requests Node's parser refuses. Refusals throw: Fastify hands them to Nest's exception handler, so
  * AllExceptionsFilter writes every error response.
  *
- * onRequest (after routing, before the body is read): X-Request-Id, the server span (produce API), the
- * shutdown gate, the query parameter cap, the API key; a route turned off answers 404 first. Body: JSON
- * only, bounded, parsed and shape-checked (json-body.ts), except on routes that take raw bodies
- * (raw-body.ts: /api/events' binary mode). onResponse: http_server_requests_seconds, the span's end, and
- * the access and slow-request log lines.
+ * onRequest (after routing, before the body is read): X-Request-Id, Host, transfer coding and URL
+ * encoding (request-checks.ts), 405 for a known path with another method, the server span (produce API),
+ * the shutdown gate, the query parameter cap, the API key; a route turned off answers 404 first.
+ * preParsing: Content-Encoding decoded (content-coding.ts). Body: JSON only, decoded by its charset
+ * (charset.ts), bounded, parsed and shape-checked (json-body.ts), except on routes that take raw bodies
+ * (raw-body.ts: /api/events' binary mode). onResponse and onRequestAbort: request-observer.ts.
  */
 export function installHttpLayer(app: INestApplication): void {
   const fastify = (app as NestFastifyApplication).getHttpAdapter().getInstance();
@@ -190,6 +165,10 @@ export function installHttpLayer(app: INestApplication): void {
   const { maxQueryParameters } = config.http;
   // Routes turned off by configuration answer 404 as unknown ones do, before anything else is checked.
   const disabledRoutes = new Set(config.cloudEvents.enabled ? [] : [EVENTS_ROUTE]);
+
+  // Connections that close after an answer decided on: a request pipelined behind it is not processed,
+  // since its answer could never be sent (a record written for it would be one its client is never told of).
+  const closing = new WeakSet<Socket>();
 
   const routes: KnownRoute[] = [];
   ROUTES.set(app, routes);
@@ -203,7 +182,47 @@ export function installHttpLayer(app: INestApplication): void {
     'onRequest',
     (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
       void reply.header(REQUEST_ID_HEADER, request.id);
+      beginObservation(request);
+      if (closing.has(request.raw.socket)) {
+        // Its answer could not be sent: the connection closes after the earlier request's (RFC 9112 §9.6).
+        done(
+          new ServiceError(
+            ErrorCode.MalformedRequest,
+            'Sent after a request that closes the connection: not processed (RFC 9112 §9.6)',
+          ),
+        );
+        return;
+      }
       const template = request.routeOptions.url;
+      try {
+        checkRequestFraming(request.raw);
+      } catch (error) {
+        done(error as Error);
+        return;
+      }
+      // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing; the connection is
+      // closed after it, whatever its Connection header says.
+      if (request.raw.httpVersion === '1.0' && request.headers['transfer-encoding'] !== undefined) {
+        void reply.header('connection', 'close');
+        closing.add(request.raw.socket);
+      }
+      if (template === undefined) {
+        // No route for this method: a 405 naming the methods there are, if the path has any (RFC 9110 §15.5.6).
+        const path = pathOf(request.url);
+        const allow = HTTP_METHODS.filter(
+          (method) => fastify.findRoute({ method, url: path }) !== null && !disabledRoutes.has(path),
+        );
+        if (allow.length > 0) {
+          done(
+            new ServiceError(
+              ErrorCode.MethodNotAllowed,
+              `${request.method.slice(0, 20)} is not allowed on ${path.slice(0, 200)} (Allow: ${allow.join(', ')})`,
+              { allow },
+            ),
+          );
+          return;
+        }
+      }
       if (template !== undefined && disabledRoutes.has(template)) {
         done(
           new ServiceError(
@@ -230,10 +249,11 @@ export function installHttpLayer(app: INestApplication): void {
           },
         );
         (request as Traced)[TRACE_CONTEXT] = traced.context;
-        (request as TracedSpan)[SERVER_SPAN] = traced.span;
+        beginObservation(request, traced.span);
       }
       if (gate.isClosed) {
         void reply.header('connection', 'close');
+        closing.add(request.raw.socket);
         if (template?.startsWith('/api/')) {
           done(
             new ServiceError(
@@ -265,6 +285,19 @@ export function installHttpLayer(app: INestApplication): void {
     },
   );
 
+  // Bodies with a Content-Encoding are decoded as they stream in (content-coding.ts).
+  fastify.addHook('preParsing', (request, _reply, payload, done) => {
+    if (request.headers['content-encoding'] === undefined) {
+      done(null, payload);
+      return;
+    }
+    try {
+      done(null, decodedBody(request.raw, config.http.bodyLimitBytes));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser(JSON_CONTENT_TYPE, { parseAs: 'buffer' }, (request, body, done) => {
     if (takesRawBody(request) && !CLOUDEVENTS_JSON_CONTENT_TYPE.test(request.headers['content-type'] ?? '')) {
@@ -272,7 +305,7 @@ export function installHttpLayer(app: INestApplication): void {
       return;
     }
     try {
-      done(null, parseJsonBody((body as Buffer).toString('utf8')));
+      done(null, parseJsonBody(decodeText(body as Buffer, request.headers['content-type'])));
     } catch (error) {
       done(error as Error, undefined);
     }
@@ -295,42 +328,19 @@ export function installHttpLayer(app: INestApplication): void {
     );
   });
 
-  const slowMs = config.log.slowRequestMs;
-  fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    const status = reply.statusCode;
-    const template = request.routeOptions.url;
-    const seconds = reply.elapsedTime / 1000;
-    // Spring's `exception` and `error` tags: the class of what was thrown, `none` when nothing was.
-    const exception = (reply as WithExceptionClass)[EXCEPTION_CLASS] ?? 'none';
-    metrics.httpRequests.observe(
-      {
-        exception,
-        method: request.method,
-        error: exception,
-        uri: template === undefined ? unmatchedUri(status) : springTemplate(template),
-        outcome: outcomeOf(status),
-        status: String(status),
-      },
-      seconds,
-    );
-    const span = (request as TracedSpan)[SERVER_SPAN];
-    if (span) {
-      span.setAttribute('http.response.status_code', status);
-      endSpan(span, status >= 500 ? new Error(`HTTP ${status}`) : undefined);
-    }
-    const ms = Math.round(reply.elapsedTime);
-    const slow = slowMs > 0 && ms >= slowMs;
-    if (config.log.access || slow) {
-      const msg = `${request.method} ${pathOf(request.url)} -> ${status} in ${ms} ms`;
-      const fields = { req: { method: request.method, url: request.url } };
-      if (slow) {
-        logRequest('warn', 'Http', request, `slow request: ${msg}`, fields);
-      } else if (!template?.startsWith('/actuator')) {
-        logRequest('info', 'Http', request, msg, fields);
+  // An answer given before the request's body was read closes the connection (the filter adds
+  // Connection: close): drained, so that the client still receives the answer while it sends the body.
+  fastify.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done) => {
+    if (reply.getHeader('connection') === 'close') {
+      closing.add(request.raw.socket);
+      if (!request.raw.complete) {
+        drainOnClose(request.raw.socket);
       }
     }
-    done();
+    done(null, payload);
   });
+
+  installRequestObserver(fastify, metrics, config);
 
   const server = app.getHttpServer() as Server;
   fastify.addHook('preClose', (done) => {
@@ -338,25 +348,18 @@ export function installHttpLayer(app: INestApplication): void {
     done();
   });
 
-  // Requests Node's parser refuses (bad framing, duplicate or conflicting lengths, oversized headers,
-  // header and request deadlines) get the documented error shape too, then the connection is closed.
-  server.maxConnections = config.http.maxConnections;
-  server.removeAllListeners('clientError');
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-    if (error.code === 'ECONNRESET' || socket.destroyed) {
-      return;
-    }
-    const refusal = clientErrorOf(error.code);
-    metrics.httpClientErrors.inc({ status: String(refusal.status), code: refusal.code });
-    // Nothing can be written mid-response (a pipelined request's answer is already under way).
-    const inResponse = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-    if (!socket.writable || inResponse?.headersSent) {
-      socket.destroy();
-      return;
-    }
-    const head = (error as { rawPacket?: Buffer }).rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
-    writeSocketError(socket, refusal.code, refusal.status, refusal.message, head);
-    // A client that never reads its answer cannot hold the socket.
-    setTimeout(() => socket.destroy(), 1000).unref();
+  // Connections over HTTP_MAX_CONNECTIONS are answered 503 rather than reset (connections.ts).
+  installConnectionCap(server, config.http.maxConnections, metrics);
+  // An Expect other than 100-continue (which Node answers itself): 417, RFC 9110 §10.1.1.
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const expectation = String(req.headers.expect).slice(0, 40);
+    drainOnClose(req.socket);
+    writeResponseError(res, requestIdOf(req), pathOf(req.url ?? ''), {
+      code: ErrorCode.ExpectationFailed,
+      message: `Expect "${expectation}" cannot be met: only 100-continue is supported`,
+    });
   });
+  // Requests Node's parser refuses get the documented error shape too, after the answers to the
+  // connection's earlier requests; then the connection is closed (client-errors.ts).
+  installClientErrorAnswers(server, metrics);
 }

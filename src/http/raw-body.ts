@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { ErrorCode, ServiceError } from '../common/errors';
 
@@ -22,12 +23,13 @@ function tooLarge(limit: number): ServiceError {
 }
 
 /**
- * Reads a body stream into one Buffer, refusing it (413) as soon as it is known to pass `limit`: from its
+ * Reads a body stream (the request, or its decoded body) into one Buffer, refusing it (413) as soon as it is known to pass `limit`: from its
  * Content-Length before reading, else once the bytes received do (HTTP_BODY_LIMIT_BYTES, as Fastify does).
  */
-export function readRawBody(payload: IncomingMessage, limit: number): Promise<Buffer> {
+export function readRawBody(payload: Readable, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    if (Number(payload.headers['content-length']) > limit) {
+    // A decoded body (content-coding.ts) is limited by its decoder; the raw request by its Content-Length too.
+    if (Number((payload as Partial<IncomingMessage>).headers?.['content-length']) > limit) {
       reject(tooLarge(limit));
       return;
     }

@@ -2,14 +2,18 @@ import {
   Attributes,
   Context,
   INVALID_SPAN_CONTEXT,
+  isSpanContextValid,
   propagation,
   ROOT_CONTEXT,
   Span,
   SpanKind,
   SpanStatusCode,
+  TextMapGetter,
+  TextMapPropagator,
+  TextMapSetter,
   trace,
 } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { isTracingSuppressed, W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 
 /*
@@ -21,7 +25,74 @@ import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
  * and exporter are not even loaded (~1.4 MB of heap).
  */
 
-propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+/** W3C Trace Context §3.3.1.5: at most 32 list-members and 512 characters are propagated. */
+const MAX_TRACE_STATE_MEMBERS = 32;
+const MAX_TRACE_STATE_LENGTH = 512;
+const LONG_TRACE_STATE_MEMBER = 128;
+
+/**
+ * A tracestate cut to the spec's limits by whole members (W3C Trace Context §3.3.1.5): members longer than
+ * 128 characters are removed first, then members from the right, until at most 32 remain in 512 characters.
+ * OpenTelemetry's parser instead skips whatever does not fit, and writes an empty header when nothing does.
+ */
+export function truncateTraceState(header: string): string {
+  const members = header
+    .split(',')
+    .map((member) => member.trim())
+    .filter((member) => member !== '');
+  const over = (): boolean =>
+    members.length > MAX_TRACE_STATE_MEMBERS || members.join(',').length > MAX_TRACE_STATE_LENGTH;
+  for (let i = members.length - 1; i >= 0 && over(); i -= 1) {
+    if (members[i]!.length > LONG_TRACE_STATE_MEMBER) {
+      members.splice(i, 1);
+    }
+  }
+  while (over()) {
+    members.pop();
+  }
+  return members.join(',');
+}
+
+/**
+ * The W3C propagator with two fixes: trace-flags are written as two hex digits (OpenTelemetry writes `0ff`
+ * for flags ff: 56 characters, an invalid traceparent), and an incoming tracestate is truncated by members
+ * as the spec says; an empty tracestate is not written at all.
+ */
+class TraceContextPropagator implements TextMapPropagator {
+  private readonly w3c = new W3CTraceContextPropagator();
+
+  inject(context: Context, carrier: unknown, setter: TextMapSetter): void {
+    const spanContext = trace.getSpanContext(context);
+    if (!spanContext || isTracingSuppressed(context) || !isSpanContextValid(spanContext)) {
+      return;
+    }
+    const flags = (spanContext.traceFlags & 0xff).toString(16).padStart(2, '0');
+    setter.set(carrier, 'traceparent', `00-${spanContext.traceId}-${spanContext.spanId}-${flags}`);
+    const state = spanContext.traceState?.serialize();
+    if (state) {
+      setter.set(carrier, 'tracestate', state);
+    }
+  }
+
+  extract(context: Context, carrier: unknown, getter: TextMapGetter): Context {
+    return this.w3c.extract(context, carrier, {
+      keys: (c) => getter.keys(c),
+      get: (c, key) => {
+        const value = getter.get(c, key);
+        if (key !== 'tracestate' || value === undefined) {
+          return value;
+        }
+        return truncateTraceState([value].flat().join(','));
+      },
+    });
+  }
+
+  fields(): string[] {
+    return this.w3c.fields();
+  }
+}
+
+propagation.setGlobalPropagator(new TraceContextPropagator());
 
 let provider: NodeTracerProvider | undefined;
 
@@ -43,7 +114,7 @@ export async function startTracing(defaultServiceName: string): Promise<boolean>
     resource: resourceFromAttributes({ 'service.name': process.env.OTEL_SERVICE_NAME ?? defaultServiceName }),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter(), { scheduledDelayMillis: 1000 })],
   });
-  provider.register({ propagator: new W3CTraceContextPropagator() });
+  provider.register({ propagator: new TraceContextPropagator() });
   return true;
 }
 

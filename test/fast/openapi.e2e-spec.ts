@@ -1,5 +1,6 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
-import { registeredRoutes, springTemplate } from '../../src/http/http-server';
+import { registeredRoutes } from '../../src/http/http-server';
+import { springTemplate } from '../../src/http/request-observer';
 import { RunningApp, startApp } from '../support/app';
 import { get, post } from '../support/http';
 import { OpenApiDocument } from '../support/openapi';
