@@ -57,6 +57,8 @@ export class AppConfig {
     compression: CompressionCodecName;
     batchSizeBytes: number;
     lingerMs: number;
+    /** Idempotent producers, each with one request in flight per partition; a key always uses the same. */
+    inFlightPerPartition: number;
     retry: { attempts: number; initialBackoffMs: number; multiplier: number };
     transactionalId: string;
     transactionPoolSize: number;
@@ -156,6 +158,7 @@ export class AppConfig {
       compression: env.KAFKA_PRODUCER_COMPRESSION,
       batchSizeBytes: env.KAFKA_PRODUCER_BATCH_SIZE,
       lingerMs: env.KAFKA_PRODUCER_LINGER_MS,
+      inFlightPerPartition: env.KAFKA_PRODUCER_IN_FLIGHT_PER_PARTITION,
       retry: {
         attempts: env.KAFKA_PRODUCER_RETRY_ATTEMPTS,
         initialBackoffMs: env.KAFKA_PRODUCER_RETRY_BACKOFF_MS,

@@ -159,6 +159,18 @@ export class Environment {
   @Max(1000)
   KAFKA_PRODUCER_LINGER_MS = 0;
 
+  /**
+   * Produce requests in flight per partition (the Java client's max.in.flight.requests.per.connection, 5):
+   * each is its own idempotent producer, and a record's key picks which one, so records with the same key
+   * keep their order (records with different keys of one partition may not). 1: one request per
+   * partition at a time, the partition's order kept whatever the keys.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(5)
+  KAFKA_PRODUCER_IN_FLIGHT_PER_PARTITION = 1;
+
   /** @Retryable maxAttempts (spring.kafka.producer.retries counts retries after the first) */
   @Type(() => Number)
   @IsInt()

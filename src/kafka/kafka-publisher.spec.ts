@@ -13,7 +13,7 @@ import { validateEnvironment } from '../config/environment';
 import { Metrics } from '../observability/metrics';
 import { KafkaPublisher } from './kafka-publisher';
 import { PartitionResolver } from './partition-resolver';
-import { partitionForKey } from './partitioner';
+import { keyHash, partitionForKey } from './partitioner';
 import { OutgoingRecord, SendOutcome } from './records';
 import { SupervisedProducer } from './supervised-producer';
 
@@ -78,8 +78,9 @@ describe(KafkaPublisher.name, () => {
       ),
     };
     const config = new AppConfig(validateEnvironment({ SEND_TIMEOUT_MS: '5000', ...env }));
+    const lanes = Array.from({ length: config.producer.inFlightPerPartition }, () => producers);
     return new KafkaPublisher(
-      producers as unknown as SupervisedProducer,
+      lanes as unknown as SupervisedProducer[],
       [],
       new PartitionResolver(admin as unknown as Admin),
       config,
@@ -292,5 +293,39 @@ describe(KafkaPublisher.name, () => {
     release();
 
     await expect(outcome!.status === 'unknown' && outcome!.settled).resolves.toMatchObject({ offset: '77' });
+  });
+
+  it('with several requests in flight per partition, keys of one partition go side by side, and one key stays in order on its own producer', async () => {
+    sut = publisher({ KAFKA_PRODUCER_IN_FLIGHT_PER_PARTITION: '2' });
+    const pending: (() => void)[] = [];
+    sendBatch.mockImplementation(
+      (batch) => new Promise((resolve) => pending.push(() => resolve(answer(partitionOf(batch), '0')))),
+    );
+    // Two keys of partition 0 whose hashes pick different lanes, and a second record of the first key.
+    const lane = (key: string): number => Math.floor(keyHash(key) / PARTITIONS) % 2;
+    const first = keyOn(0, 1);
+    let other = keyOn(0, 2);
+    for (let n = 3; lane(other) === lane(first); n++) {
+      other = keyOn(0, n);
+    }
+    const sent = [sut.send([record(first)]), sut.send([record(other)]), sut.send([record(first, 'second')])];
+    await jest.advanceTimersByTimeAsync(1);
+
+    // Both lanes have a request in flight; the key's second record waits for its lane's first.
+    expect(sendBatch.mock.calls.map(([batch]) => batch.topicMessages![0]!.messages[0]!.key)).toEqual([
+      first,
+      other,
+    ]);
+    pending.splice(0).forEach((release) => release());
+    await jest.advanceTimersByTimeAsync(1);
+    expect(sendBatch.mock.calls[2]![0].topicMessages![0]!.messages.map((m) => String(m.value))).toEqual([
+      'second',
+    ]);
+    pending.splice(0).forEach((release) => release());
+    expect((await Promise.all(sent)).flat().map((o) => o.status)).toEqual([
+      'acknowledged',
+      'acknowledged',
+      'acknowledged',
+    ]);
   });
 });

@@ -16,6 +16,7 @@ import { classifyKafkaError } from './kafka-errors';
 import { KAFKA_PRODUCER, KAFKA_TRANSACTIONAL_PRODUCER } from './kafka.constants';
 import { PartitionQueue, QueueContext } from './partition-queue';
 import { PartitionResolver } from './partition-resolver';
+import { keyHash } from './partitioner';
 import { PendingRecord } from './pending-record';
 import { estimatedRecordBytes, OutgoingRecord, SendOutcome } from './records';
 import { retriableBeforeRequest, SendPolicy } from './send-policy';
@@ -36,15 +37,15 @@ export class KafkaPublisher
   implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
   private readonly logger = new Logger(KafkaPublisher.name);
-  /** Each topic's partition queues, by partition number. */
-  private readonly queues = new Map<string, PartitionQueue[]>();
+  /** Each topic's queues, by partition number, then lane (the producer a key's records go out on). */
+  private readonly queues = new Map<string, PartitionQueue[][]>();
   private readonly deadlines: DeadlineQueue;
   private readonly policy: SendPolicy;
   private readonly context: QueueContext;
   private readonly transactions: TransactionRunner;
 
   constructor(
-    @Inject(KAFKA_PRODUCER) private readonly producer: SupervisedProducer,
+    @Inject(KAFKA_PRODUCER) private readonly lanes: SupervisedProducer[],
     @Inject(KAFKA_TRANSACTIONAL_PRODUCER) transactional: SupervisedProducer[],
     private readonly partitions: PartitionResolver,
     config: AppConfig,
@@ -54,7 +55,6 @@ export class KafkaPublisher
     this.deadlines = new DeadlineQueue(this.policy.deadlineMs);
     const compression = compressionType(config.producer.compression);
     this.context = {
-      producers: producer,
       policy: this.policy,
       batchSizeBytes: config.producer.batchSizeBytes,
       lingerMs: config.producer.lingerMs,
@@ -72,7 +72,9 @@ export class KafkaPublisher
       onResend: (topic) => metrics.sendRetries.inc({ topic }),
     };
     this.transactions = new TransactionRunner(transactional, this.policy, compression, (record) =>
-      this.partitions.partitionsFor(record.topic).then((metadata) => this.partitionOf(record, metadata)),
+      this.partitions
+        .partitionsFor(record.topic)
+        .then((metadata) => this.placeOf(record, metadata).partition),
     );
   }
 
@@ -81,7 +83,7 @@ export class KafkaPublisher
    * start-up never waits for (or fails on) Kafka.
    */
   onApplicationBootstrap(): void {
-    for (const connecting of [this.producer.get(), this.transactions.warmUp()]) {
+    for (const connecting of [...this.lanes.map((lane) => lane.get()), this.transactions.warmUp()]) {
       connecting.catch((error: unknown) => {
         this.logger.warn(`Connection to Kafka broker failed: ${(error as Error).message}`);
       });
@@ -89,7 +91,7 @@ export class KafkaPublisher
   }
 
   get producerConnected(): boolean {
-    return this.producer.isConnected;
+    return this.lanes.every((lane) => lane.isConnected);
   }
 
   /** Sends each record idempotently (acks=all); one outcome per record, in order. */
@@ -137,11 +139,11 @@ export class KafkaPublisher
 
   /** Graceful shutdown: what is queued goes out (the HTTP server has drained by now, src/lifecycle.ts). */
   async beforeApplicationShutdown(): Promise<void> {
-    await Promise.all([...this.queues.values()].flat().map((queue) => queue.drain()));
+    await Promise.all([...this.queues.values()].flat(2).map((queue) => queue.drain()));
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([this.transactions.close(), this.producer.close()]);
+    await Promise.all([this.transactions.close(), ...this.lanes.map((lane) => lane.close())]);
   }
 
   /**
@@ -152,7 +154,7 @@ export class KafkaPublisher
     const deadline = pending[0]!.deadline;
     for (let failures = 1; ; failures += 1) {
       try {
-        await this.producer.get();
+        await this.lanes[0]!.get();
         this.enqueue(topic, await this.partitions.partitionsFor(topic), pending);
         return;
       } catch (error) {
@@ -176,34 +178,46 @@ export class KafkaPublisher
       this.queues.set(topic, queues);
     }
     for (const entry of pending) {
-      let partition: number;
+      let place: { partition: number; lane: number };
       try {
-        partition = this.partitionOf(entry.record, metadata);
+        place = this.placeOf(entry.record, metadata);
       } catch (error) {
         entry.fail(error as KafkaSendError, false);
         continue;
       }
-      entry.partition = partition;
-      const queue = (queues[partition] ??= new PartitionQueue(topic, partition, this.context));
+      entry.partition = place.partition;
+      const lanes = (queues[place.partition] ??= []);
+      const queue = (lanes[place.lane] ??= new PartitionQueue(
+        topic,
+        place.partition,
+        this.lanes[place.lane]!,
+        this.context,
+      ));
       queue.add(entry);
     }
   }
 
   /**
-   * The record's own partition when the topic has it (a dead letter keeps the original's), else its key's,
-   * as the Java client's default partitioner picks it.
+   * The record's partition: its own when the topic has it (a dead letter keeps the original's), else its
+   * key's, as the Java client's default partitioner picks it. And its lane: the key's hash picks one of the
+   * partition's producers, so a key's records always take the same one (and keep their order).
    */
-  private partitionOf(record: OutgoingRecord, metadata: PartitionMetadata[]): number {
+  private placeOf(
+    record: OutgoingRecord,
+    metadata: PartitionMetadata[],
+  ): { partition: number; lane: number } {
+    const hash = record.key === null ? undefined : keyHash(record.key);
+    const lane = hash === undefined ? 0 : Math.floor(hash / metadata.length) % this.lanes.length;
     if (record.partition !== undefined && record.partition < metadata.length) {
-      return record.partition;
+      return { partition: record.partition, lane };
     }
-    if (record.key === null) {
+    if (hash === undefined) {
       throw new KafkaSendError(
         KafkaFailureKind.Fatal,
         `a record for ${record.topic} has neither a key nor a partition the topic has`,
         'NoPartition',
       );
     }
-    return this.partitions.partitionOf(metadata, record.key);
+    return { partition: metadata[hash % metadata.length]!.partitionId, lane };
   }
 }

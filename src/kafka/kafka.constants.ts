@@ -1,7 +1,7 @@
 /** Injection tokens for the kafkajs clients built by KafkaModule. */
 export const KAFKA_CLIENT = Symbol('KAFKA_CLIENT');
 export const KAFKA_ADMIN = Symbol('KAFKA_ADMIN');
-/** The idempotent producer (SupervisedProducer) behind single and coalesced sends. */
+/** The idempotent producers (SupervisedProducer[], one per request in flight per partition) behind KafkaPublisher.send. */
 export const KAFKA_PRODUCER = Symbol('KAFKA_PRODUCER');
 /** The pool of transactional producers (SupervisedProducer[]) behind atomic batches. */
 export const KAFKA_TRANSACTIONAL_PRODUCER = Symbol('KAFKA_TRANSACTIONAL_PRODUCER');

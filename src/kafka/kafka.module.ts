@@ -66,12 +66,19 @@ function supervisedProducer(
     {
       provide: KAFKA_PRODUCER,
       inject: [KAFKA_CLIENT, AppConfig, PRODUCER_OBSERVER],
-      // One quick inner retry (kafkajs requires at least one for idempotence); send-policy.ts decides
-      // everything after it.
-      useFactory: (kafka: Kafka, config: AppConfig, observer: ProducerMetricsObserver): SupervisedProducer =>
-        supervisedProducer(kafka, config, observer, 'idempotent', {
-          retry: { ...SEND_ATTEMPT_RETRY, retries: 1 },
-        }),
+      // One idempotent producer per request in flight per partition (KAFKA_PRODUCER_IN_FLIGHT_PER_PARTITION):
+      // `idempotent`, `idempotent-1`, … One quick inner retry each (kafkajs requires at least one for
+      // idempotence); send-policy.ts decides everything after it.
+      useFactory: (
+        kafka: Kafka,
+        config: AppConfig,
+        observer: ProducerMetricsObserver,
+      ): SupervisedProducer[] =>
+        Array.from({ length: config.producer.inFlightPerPartition }, (_, i) =>
+          supervisedProducer(kafka, config, observer, i === 0 ? 'idempotent' : `idempotent-${i}`, {
+            retry: { ...SEND_ATTEMPT_RETRY, retries: 1 },
+          }),
+        ),
     },
     {
       // The pool behind atomic batches: transactional ids <transactionalId>-0 … -<n-1>.

@@ -8,7 +8,6 @@ import { ProducerLease, SupervisedProducer } from './supervised-producer';
 
 /** What a partition's queue needs from the publisher that owns it. */
 export interface QueueContext {
-  readonly producers: SupervisedProducer;
   readonly policy: SendPolicy;
   readonly batchSizeBytes: number;
   readonly lingerMs: number;
@@ -37,12 +36,12 @@ function toMessage({ record, partition }: PendingRecord): Message {
 }
 
 /**
- * One partition's records on their way to its leader, as the Java client's RecordAccumulator deque and
- * Sender do it: records wait while a batch is in flight (or until batch.size / linger.ms), then go out
- * together in one produce request carrying only this partition, so a partition whose leader is gone holds
- * up its own records only. One batch per partition is in flight at a time (kafkajs' idempotent producer
- * numbers a partition's batches when it sends them and serializes requests per broker); what happens to a
- * failed batch is send-policy.ts's decision.
+ * One partition's records (of one lane: the keys one idempotent producer carries) on their way to its
+ * leader, as the Java client's RecordAccumulator deque and Sender do it: records wait while a batch is in
+ * flight (or until batch.size / linger.ms), then go out together in one produce request carrying only this
+ * partition, so a partition whose leader is gone holds up its own records only. One batch per queue is in
+ * flight at a time (kafkajs' idempotent producer numbers a partition's batches when it sends them and
+ * serializes its requests per broker); what happens to a failed batch is send-policy.ts's decision.
  */
 export class PartitionQueue {
   private readonly logger = new Logger(PartitionQueue.name);
@@ -56,6 +55,8 @@ export class PartitionQueue {
   constructor(
     readonly topic: string,
     readonly partition: number,
+    /** The idempotent producer this queue's batches go out on (its lane of the partition). */
+    private readonly producers: SupervisedProducer,
     private readonly context: QueueContext,
   ) {}
 
@@ -140,7 +141,7 @@ export class PartitionQueue {
       let delay: number | undefined;
       try {
         if (await this.context.hasLeader(this.topic, this.partition)) {
-          return await this.context.producers.lease();
+          return await this.producers.lease();
         }
         delay = policy.resendDelayMs(waits++);
         this.context.invalidate(this.topic);
@@ -223,7 +224,7 @@ export class PartitionQueue {
           rebuilt = true;
           lease.retire(`the broker rejected the producer's state (${failure.errorClass})`);
           lease.release();
-          lease = await this.context.producers.lease();
+          lease = await this.producers.lease();
           batch = batch.filter((p) => !p.settled);
           messages = batch.map(toMessage);
           continue;

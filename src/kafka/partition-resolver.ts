@@ -2,7 +2,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Admin, ITopicMetadata, PartitionMetadata } from 'kafkajs';
 import { KafkaFailureKind, KafkaSendError } from '../common/errors';
 import { KAFKA_ADMIN } from './kafka.constants';
-import { partitionForKey } from './partitioner';
 
 const METADATA_TTL_MS = 30_000;
 
@@ -82,9 +81,5 @@ export class PartitionResolver {
     const partitions = [...metadata.partitions].sort((a, b) => a.partitionId - b.partitionId);
     this.cache.set(topic, { partitions, fetchedAt: Date.now() });
     return partitions;
-  }
-
-  partitionOf(partitions: PartitionMetadata[], key: Buffer | string): number {
-    return partitions[partitionForKey(key, partitions.length)]!.partitionId;
   }
 }

@@ -36,10 +36,14 @@ export function murmur2(data: Uint8Array): number {
   return h | 0;
 }
 
-/** The Java client's partition for a keyed record: positive murmur2 of the key's UTF-8 bytes, modulo. */
+/** The Java client's hash of a record key: positive murmur2 of the key's (UTF-8) bytes. */
+export function keyHash(key: Buffer | string): number {
+  return murmur2(typeof key === 'string' ? Buffer.from(key, 'utf8') : key) & 0x7fffffff;
+}
+
+/** The Java client's partition for a keyed record: the key's hash modulo the partition count. */
 export function partitionForKey(key: Buffer | string, partitionCount: number): number {
-  const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
-  return (murmur2(bytes) & 0x7fffffff) % partitionCount;
+  return keyHash(key) % partitionCount;
 }
 
 /**
