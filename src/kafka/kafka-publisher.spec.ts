@@ -53,6 +53,8 @@ const partitionOf = (batch: ProducerBatch): number => batch.topicMessages![0]!.m
 
 describe(KafkaPublisher.name, () => {
   let leaders: number[];
+  /** Each partition's replicas: one partition per broker unless a test says otherwise. */
+  let replicas: number[][];
   let sendBatch: jest.Mock<Promise<RecordMetadata[]>, [ProducerBatch]>;
   let producers: { lease: jest.Mock; get: jest.Mock; close: jest.Mock; isConnected: boolean };
   let retired: string[];
@@ -68,8 +70,8 @@ describe(KafkaPublisher.name, () => {
               partitions: leaders.map((leader, partitionId) => ({
                 partitionId,
                 leader,
-                replicas: [1],
-                isr: [1],
+                replicas: replicas[partitionId]!,
+                isr: replicas[partitionId]!,
                 partitionErrorCode: 0,
               })),
             },
@@ -95,6 +97,7 @@ describe(KafkaPublisher.name, () => {
   beforeEach(() => {
     jest.useFakeTimers();
     leaders = [1, 2, 3];
+    replicas = [[1], [2], [3]];
     retired = [];
     sendBatch = jest.fn();
     const producer = { sendBatch };
@@ -326,6 +329,31 @@ describe(KafkaPublisher.name, () => {
       'acknowledged',
       'acknowledged',
       'acknowledged',
+    ]);
+  });
+
+  it("sends every partition of a topic on one broker in one request, and after a failure each partition's part alone, unchanged", async () => {
+    replicas = [[1], [1], [1]];
+    sut = publisher({ KAFKA_PRODUCER_LINGER_MS: '5' });
+    const lost = exhausted(new KafkaJSConnectionError('Connection error: socket hang up'));
+    sendBatch
+      .mockRejectedValueOnce(lost)
+      .mockImplementation((batch) =>
+        Promise.resolve(answer(partitionOf(batch), String(10 * partitionOf(batch)))),
+      );
+    const outcomes = await sendAndWait([record(keyOn(0)), record(keyOn(1)), record(keyOn(0, 1))]);
+
+    const partitionsPerRequest = sendBatch.mock.calls.map(([batch]) =>
+      batch.topicMessages![0]!.messages.map((m) => m.partition),
+    );
+    expect(partitionsPerRequest).toEqual([[0, 1, 0], [0, 0], [1]]);
+    expect(sendBatch.mock.calls[1]![0].topicMessages![0]!.messages).toEqual(
+      sendBatch.mock.calls[0]![0].topicMessages![0]!.messages.filter((m) => m.partition === 0),
+    );
+    expect(outcomes.map((o) => o.status === 'acknowledged' && `${o.ack.partition}@${o.ack.offset}`)).toEqual([
+      '0@0',
+      '1@10',
+      '0@1',
     ]);
   });
 });

@@ -14,7 +14,7 @@ import { compressionType } from './compression';
 import { DeadlineQueue } from './deadline-queue';
 import { classifyKafkaError } from './kafka-errors';
 import { KAFKA_PRODUCER, KAFKA_TRANSACTIONAL_PRODUCER } from './kafka.constants';
-import { PartitionQueue, QueueContext } from './partition-queue';
+import { ALL_PARTITIONS, PartitionQueue, QueueContext } from './partition-queue';
 import { PartitionResolver } from './partition-resolver';
 import { keyHash } from './partitioner';
 import { PendingRecord } from './pending-record';
@@ -24,6 +24,15 @@ import { SupervisedProducer } from './supervised-producer';
 import { TransactionRunner } from './transaction-runner';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Every partition has one replica, on the same broker (a single-node cluster): no other broker can ever
+ * lead them, so one request per broker carrying every partition cannot be split by kafkajs.
+ */
+function onOneBroker(metadata: PartitionMetadata[]): boolean {
+  const broker = metadata[0]?.replicas[0];
+  return metadata.every((p) => p.replicas.length === 1 && p.replicas[0] === broker);
+}
 
 /**
  * The one way the service writes to Kafka (the port): hand it records, get back one SendOutcome per
@@ -37,7 +46,10 @@ export class KafkaPublisher
   implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
   private readonly logger = new Logger(KafkaPublisher.name);
-  /** Each topic's queues, by partition number, then lane (the producer a key's records go out on). */
+  /**
+   * Each topic's queues, by partition number + 1 (0: the one queue of a topic on one broker), then lane
+   * (the producer a key's records go out on).
+   */
   private readonly queues = new Map<string, PartitionQueue[][]>();
   private readonly deadlines: DeadlineQueue;
   private readonly policy: SendPolicy;
@@ -60,9 +72,11 @@ export class KafkaPublisher
       lingerMs: config.producer.lingerMs,
       maxRequestBytes: config.producer.maxRecordBytes,
       compression,
-      hasLeader: async (topic, partition) => {
+      haveLeaders: async (topic, partitions) => {
         const metadata = await this.partitions.partitionsFor(topic);
-        return (metadata.find((p) => p.partitionId === partition)?.leader ?? -1) >= 0;
+        return partitions.every(
+          (partition) => (metadata.find((p) => p.partitionId === partition)?.leader ?? -1) >= 0,
+        );
       },
       invalidate: (topic) => this.partitions.invalidate(topic),
       onRequest: (_topic, records, bytes) => {
@@ -186,10 +200,11 @@ export class KafkaPublisher
         continue;
       }
       entry.partition = place.partition;
-      const lanes = (queues[place.partition] ??= []);
+      const queued = onOneBroker(metadata) ? ALL_PARTITIONS : place.partition;
+      const lanes = (queues[queued + 1] ??= []);
       const queue = (lanes[place.lane] ??= new PartitionQueue(
         topic,
-        place.partition,
+        queued,
         this.lanes[place.lane]!,
         this.context,
       ));

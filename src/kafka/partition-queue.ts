@@ -6,6 +6,9 @@ import { PendingRecord } from './pending-record';
 import { SendPolicy, splitsOnRefusal, verdictOf } from './send-policy';
 import { ProducerLease, SupervisedProducer } from './supervised-producer';
 
+/** The queue of a topic whose partitions all live on one broker (see PartitionQueue). */
+export const ALL_PARTITIONS = -1;
+
 /** What a partition's queue needs from the publisher that owns it. */
 export interface QueueContext {
   readonly policy: SendPolicy;
@@ -13,8 +16,8 @@ export interface QueueContext {
   readonly lingerMs: number;
   readonly maxRequestBytes: number;
   readonly compression: CompressionTypes;
-  /** Whether the partition has a leader now (metadata, cached); throws when metadata cannot be had. */
-  hasLeader(topic: string, partition: number): Promise<boolean>;
+  /** Whether every one of the partitions has a leader now (metadata, cached); throws when metadata cannot be had. */
+  haveLeaders(topic: string, partitions: number[]): Promise<boolean>;
   /** Forget the topic's metadata: a request failed, a leader may have moved. */
   invalidate(topic: string): void;
   /** A produce request carrying `records` records of `bytes` bytes is about to go out. */
@@ -24,6 +27,11 @@ export interface QueueContext {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The distinct partitions of a batch's records. */
+function partitionsOf(batch: PendingRecord[]): number[] {
+  return [...new Set(batch.map((p) => p.partition))];
+}
 
 function toMessage({ record, partition }: PendingRecord): Message {
   return {
@@ -54,6 +62,11 @@ export class PartitionQueue {
 
   constructor(
     readonly topic: string,
+    /**
+     * The partition, or ALL_PARTITIONS for a topic whose partitions all live on one broker (a single node):
+     * its records then go out together, one request per broker as the Java client's Sender sends them,
+     * since kafkajs cannot split such a request between brokers.
+     */
     readonly partition: number,
     /** The idempotent producer this queue's batches go out on (its lane of the partition). */
     private readonly producers: SupervisedProducer,
@@ -140,7 +153,7 @@ export class PartitionQueue {
     for (let waits = 1; batch.some((p) => !p.settled);) {
       let delay: number | undefined;
       try {
-        if (await this.context.hasLeader(this.topic, this.partition)) {
+        if (await this.context.haveLeaders(this.topic, partitionsOf(batch))) {
           return await this.producers.lease();
         }
         delay = policy.resendDelayMs(waits++);
@@ -166,12 +179,17 @@ export class PartitionQueue {
    * Sends the batch until every record of it is settled; returns the lease it ends with (a rejected
    * producer state swaps it for a new producer's).
    */
-  private async produce(first: ProducerLease, records: PendingRecord[]): Promise<ProducerLease> {
+  private async produce(
+    first: ProducerLease,
+    records: PendingRecord[],
+    mayBeAppended = false,
+  ): Promise<ProducerLease> {
     const { policy } = this.context;
     const deadline = records[records.length - 1]!.deadline;
     let lease = first;
-    let batch = records.filter((p) => !p.settled);
-    let maybeAppended = false;
+    // A part of a failed request keeps its records, even those answered meanwhile: it is sent unchanged.
+    let batch = mayBeAppended ? records : records.filter((p) => !p.settled);
+    let maybeAppended = mayBeAppended;
     let rebuilt = false;
     try {
       for (let resend = 1, messages = batch.map(toMessage); batch.length > 0;) {
@@ -196,6 +214,20 @@ export class PartitionQueue {
         if (!failure) {
           return lease;
         }
+        const partitions = partitionsOf(batch);
+        if (partitions.length > 1) {
+          // kafkajs failed the whole request for one partition's error and rolled every partition's
+          // sequence numbers back, though the others may have been appended: each partition's part goes
+          // again alone, unchanged, so the broker answers for it (a copy it has, with its first offset).
+          for (const partition of partitions) {
+            lease = await this.produce(
+              lease,
+              batch.filter((p) => p.partition === partition),
+              true,
+            );
+          }
+          return lease;
+        }
         const verdict = verdictOf(failure);
         if (verdict === 'maybe-appended') {
           maybeAppended = true;
@@ -204,12 +236,12 @@ export class PartitionQueue {
           if (!policy.mayResend(delay, deadline)) {
             // The broker may hold the batch and kafkajs rolled its sequence numbers back: a new producer id
             // before anything else goes out on this producer keeps the two from disagreeing.
-            lease.retire(`a batch for ${this.topic}-${this.partition} was given up with its outcome unknown`);
+            lease.retire(`a batch for ${this.name} was given up with its outcome unknown`);
             batch.forEach((p) => p.fail(failure, true));
             return lease;
           }
           this.logger.warn(
-            `send to ${this.topic}-${this.partition} failed (${failure.message}); the same batch goes again in ${delay} ms`,
+            `send to ${this.name} failed (${failure.message}); the same batch goes again in ${delay} ms`,
           );
           this.context.onResend(this.topic);
           await sleep(delay);
@@ -246,25 +278,31 @@ export class PartitionQueue {
     return lease;
   }
 
-  /** Each record's ack from its partition's base offset; a failure when the broker reported none. */
+  /** Each record's ack from its partition's base offset and its place among that partition's records. */
   private acknowledge(batch: PendingRecord[], acks: RecordMetadata[]): KafkaSendError | undefined {
-    const ack = acks.find((m) => m.partition === this.partition);
-    const base = BigInt(ack?.baseOffset ?? '-1');
-    if (base < 0n) {
+    const next = new Map(acks.map((m) => [m.partition, BigInt(m.baseOffset ?? '-1')]));
+    const missing = partitionsOf(batch).find((partition) => (next.get(partition) ?? -1n) < 0n);
+    if (missing !== undefined) {
       return new KafkaSendError(
         KafkaFailureKind.Retriable,
-        `the broker acknowledged no offset for ${this.topic}-${this.partition}`,
+        `the broker acknowledged no offset for ${this.topic}-${missing}`,
         'MissingAck',
       );
     }
-    batch.forEach((p, i) =>
+    for (const p of batch) {
+      const offset = next.get(p.partition)!;
+      next.set(p.partition, offset + 1n);
       p.acknowledge({
         topic: this.topic,
-        partition: this.partition,
-        offset: (base + BigInt(i)).toString(),
+        partition: p.partition,
+        offset: offset.toString(),
         timestamp: p.record.timestamp,
-      }),
-    );
+      });
+    }
     return undefined;
+  }
+
+  private get name(): string {
+    return this.partition === ALL_PARTITIONS ? this.topic : `${this.topic}-${this.partition}`;
   }
 }
