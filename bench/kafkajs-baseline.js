@@ -11,7 +11,11 @@ CompressionCodecs[CompressionTypes.Snappy] = require('kafkajs-snappy');
 
 async function main() {
   const [bootstrap, topic, mode, seconds] = process.argv.slice(2);
-  const kafka = new Kafka({ clientId: 'bench-baseline', brokers: [bootstrap], logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: 'bench-baseline',
+    brokers: bootstrap.split(','),
+    logLevel: logLevel.NOTHING,
+  });
   const producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,

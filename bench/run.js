@@ -184,7 +184,7 @@ function createTopics(bootstrap, topics) {
   const { Kafka, logLevel } = require('kafkajs');
   const admin = new Kafka({
     clientId: 'bench-admin',
-    brokers: [bootstrap],
+    brokers: bootstrap.split(','),
     logLevel: logLevel.NOTHING,
   }).admin();
   return admin
