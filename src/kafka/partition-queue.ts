@@ -3,7 +3,7 @@ import { CompressionTypes, Message, RecordMetadata } from 'kafkajs';
 import { KafkaFailureKind, KafkaSendError } from '../common/errors';
 import { classifyKafkaError } from './kafka-errors';
 import { PendingRecord } from './pending-record';
-import { SendPolicy, splitsOnRefusal, verdictOf } from './send-policy';
+import { retriableBeforeRequest, SendPolicy, splitsOnRefusal, verdictOf } from './send-policy';
 import { ProducerLease, SupervisedProducer } from './supervised-producer';
 
 /** The queue of a topic whose partitions all live on one broker (see PartitionQueue). */
@@ -128,10 +128,13 @@ export class PartitionQueue {
     if (batch.length === 0) {
       return;
     }
-    this.running = this.send(batch).finally(() => {
-      this.running = undefined;
-      this.schedule();
-    });
+    this.running = this.send(batch)
+      // Nothing in send() is meant to throw; should it, no record is left without an answer.
+      .catch((error: unknown) => batch.forEach((p) => p.fail(classifyKafkaError(error), p.inRequest)))
+      .finally(() => {
+        this.running = undefined;
+        this.schedule();
+      });
   }
 
   /** Takes the batch to the broker and settles every record of it, by send-policy.ts. */
@@ -161,10 +164,7 @@ export class PartitionQueue {
       } catch (error) {
         const failure = classifyKafkaError(error);
         failures += 1;
-        delay =
-          failure.kind === KafkaFailureKind.Retriable || failure.kind === KafkaFailureKind.Unreachable
-            ? policy.retryBeforeRequestMs(failures, deadline)
-            : undefined;
+        delay = retriableBeforeRequest(failure) ? policy.retryBeforeRequestMs(failures, deadline) : undefined;
         if (delay === undefined) {
           batch.forEach((p) => p.fail(failure, false));
           return undefined;
