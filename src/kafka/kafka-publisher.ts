@@ -93,8 +93,8 @@ export class KafkaPublisher
   }
 
   /**
-   * Connects the idempotent producer and the transactional pool's first producer in the background:
-   * start-up never waits for (or fails on) Kafka.
+   * Connects the idempotent producers (one per lane) and the transactional pool's first producer in the
+   * background: start-up never waits for (or fails on) Kafka.
    */
   onApplicationBootstrap(): void {
     for (const connecting of [...this.lanes.map((lane) => lane.get()), this.transactions.warmUp()]) {
