@@ -1,7 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { Writable } from 'node:stream';
-import { LOG_DESTINATION } from '../src/observability/logging';
-import { RunningApp, startApp } from './support/app';
+import { RunningApp, startApp, startAppCapturingLogs } from './support/app';
 import { expectErrorShape, get, post } from './support/http';
 
 interface Health {
@@ -327,19 +325,15 @@ describe('Actuator endpoints (real broker)', () => {
 });
 
 describe('Request ids in logs (real broker)', () => {
-  const lines: Record<string, unknown>[] = [];
+  let lines: Record<string, unknown>[] = [];
   let running: RunningApp;
 
   beforeAll(async () => {
-    const capture = new Writable({
-      write(chunk: Buffer, _encoding, done): void {
-        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-        done();
-      },
-    });
-    running = await startApp({ LOG_LEVEL: 'debug', LOG_FORMAT: 'json', LOG_ACCESS: 'true' }, (builder) =>
-      builder.overrideProvider(LOG_DESTINATION).useValue(capture),
-    );
+    ({ running, lines } = await startAppCapturingLogs({
+      LOG_LEVEL: 'debug',
+      LOG_FORMAT: 'json',
+      LOG_ACCESS: 'true',
+    }));
   });
   afterAll(async () => {
     await running.close();

@@ -1,7 +1,5 @@
-import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { LOG_DESTINATION } from '../../src/observability/logging';
-import { RunningApp, startApp } from '../support/app';
+import { RunningApp, startAppCapturingLogs } from '../support/app';
 import { exchange } from '../support/raw-http';
 
 /**
@@ -10,19 +8,11 @@ import { exchange } from '../support/raw-http';
  * nginx logs for "client closed request".
  */
 describe('a client that aborts mid-body is a client abort, not a 500', () => {
-  const lines: Record<string, unknown>[] = [];
+  let lines: Record<string, unknown>[] = [];
   let running: RunningApp;
 
   beforeAll(async () => {
-    const capture = new Writable({
-      write(chunk: Buffer, _encoding, done): void {
-        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-        done();
-      },
-    });
-    running = await startApp({ LOG_LEVEL: 'debug', LOG_FORMAT: 'json' }, (builder) =>
-      builder.overrideProvider(LOG_DESTINATION).useValue(capture),
-    );
+    ({ running, lines } = await startAppCapturingLogs({ LOG_LEVEL: 'debug', LOG_FORMAT: 'json' }));
   });
   afterAll(async () => {
     await running.close();

@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import * as localKafka from '../../scripts/kafka/local-kafka';
 import { V8_FLAGS } from '../../scripts/node-flags';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -10,6 +11,7 @@ import { AppModule } from '../../src/app.module';
 import { configureApp, startServing } from '../../src/app.setup';
 import { loadConfig } from '../../src/config/config.module';
 import { createHttpAdapter } from '../../src/http/http-server';
+import { LOG_DESTINATION } from '../../src/observability/logging';
 
 export interface RunningApp {
   app: NestFastifyApplication;
@@ -99,4 +101,24 @@ export async function spawnService(env: Record<string, string>): Promise<Service
     child.once('exit', (code) => resolve({ code, at: Date.now() })),
   );
   return { child, url: `http://127.0.0.1:${port}`, exited };
+}
+
+/**
+ * The service (as startApp boots it) with its JSON log lines captured: `lines` holds every line written,
+ * parsed, in order.
+ */
+export async function startAppCapturingLogs(
+  env: Record<string, string>,
+): Promise<{ running: RunningApp; lines: Record<string, unknown>[] }> {
+  const lines: Record<string, unknown>[] = [];
+  const capture = new Writable({
+    write(chunk: Buffer, _encoding, done): void {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
+  const running = await startApp({ LOG_FORMAT: 'json', ...env }, (builder) =>
+    builder.overrideProvider(LOG_DESTINATION).useValue(capture),
+  );
+  return { running, lines };
 }
