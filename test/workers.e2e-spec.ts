@@ -48,6 +48,8 @@ describe('WORKERS=2: two processes behind one port', () => {
     for (let i = 0; i < 4; i += 1) {
       const response = await fetch(`${url}/actuator/prometheus`, { headers: { connection: 'close' } });
       expect(response.status).toBe(200);
+      // Read to the end: undici asserts (uncatchably) when a server closes a socket whose body is unread.
+      await response.arrayBuffer();
       expect(await sentTotal(url)).toBe(result.ok.length);
     }
     // Both workers produced: each has its own idempotent producer, so two producer connections exist.

@@ -161,15 +161,16 @@ export class Environment {
 
   /**
    * Produce requests in flight per partition (the Java client's max.in.flight.requests.per.connection, 5):
-   * each is its own idempotent producer, and a record's key picks which one, so records with the same key
-   * keep their order (records with different keys of one partition may not). 1: one request per
+   * each on its own idempotent producer (kafkajs sends one request per broker at a time per producer). A
+   * batch takes a free one, so a record does not wait for the request ahead of it; a record whose key has
+   * one in flight waits for it, so records with the same key keep their order. 1: one request per
    * partition at a time, the partition's order kept whatever the keys.
    */
   @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(5)
-  KAFKA_PRODUCER_IN_FLIGHT_PER_PARTITION = 1;
+  KAFKA_PRODUCER_IN_FLIGHT_PER_PARTITION = 5;
 
   /** @Retryable maxAttempts (spring.kafka.producer.retries counts retries after the first) */
   @Type(() => Number)

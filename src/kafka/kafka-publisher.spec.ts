@@ -13,7 +13,7 @@ import { validateEnvironment } from '../config/environment';
 import { Metrics } from '../observability/metrics';
 import { KafkaPublisher } from './kafka-publisher';
 import { PartitionResolver } from './partition-resolver';
-import { keyHash, partitionForKey } from './partitioner';
+import { partitionForKey } from './partitioner';
 import { OutgoingRecord, SendOutcome } from './records';
 import { SupervisedProducer } from './supervised-producer';
 
@@ -58,6 +58,8 @@ describe(KafkaPublisher.name, () => {
   let sendBatch: jest.Mock<Promise<RecordMetadata[]>, [ProducerBatch]>;
   let producers: { lease: jest.Mock; get: jest.Mock; close: jest.Mock; isConnected: boolean };
   let retired: string[];
+  /** The lane (index of the idempotent producer) each produce request went out on. */
+  let sentOn: number[];
   let sut: KafkaPublisher;
 
   function publisher(env: Record<string, string> = {}): KafkaPublisher {
@@ -80,7 +82,19 @@ describe(KafkaPublisher.name, () => {
       ),
     };
     const config = new AppConfig(validateEnvironment({ SEND_TIMEOUT_MS: '5000', ...env }));
-    const lanes = Array.from({ length: config.producer.inFlightPerPartition }, () => producers);
+    const lanes = Array.from({ length: config.producer.inFlightPerPartition }, (_, lane) => ({
+      ...producers,
+      lease: () =>
+        (producers.lease() as Promise<{ producer: { sendBatch: typeof sendBatch } }>).then((lease) => ({
+          ...lease,
+          producer: {
+            sendBatch: (batch: ProducerBatch) => {
+              sentOn.push(lane);
+              return lease.producer.sendBatch(batch);
+            },
+          },
+        })),
+    }));
     return new KafkaPublisher(
       lanes as unknown as SupervisedProducer[],
       [],
@@ -99,6 +113,7 @@ describe(KafkaPublisher.name, () => {
     leaders = [1, 2, 3];
     replicas = [[1], [2], [3]];
     retired = [];
+    sentOn = [];
     sendBatch = jest.fn();
     const producer = { sendBatch };
     producers = {
@@ -276,7 +291,8 @@ describe(KafkaPublisher.name, () => {
     );
     const first = sut.send([record(keyOn(0, 1))]);
     await jest.advanceTimersByTimeAsync(100);
-    const queued = sut.send([record(keyOn(0, 2))]);
+    // The same key: it waits for the first record's answer, which comes after the deadline.
+    const queued = sut.send([record(keyOn(0, 1), 'second')]);
     await jest.advanceTimersByTimeAsync(5000);
     expect(await queued).toEqual([expect.objectContaining({ status: 'not-sent' })]);
     release();
@@ -298,38 +314,62 @@ describe(KafkaPublisher.name, () => {
     await expect(outcome!.status === 'unknown' && outcome!.settled).resolves.toMatchObject({ offset: '77' });
   });
 
-  it('with several requests in flight per partition, keys of one partition go side by side, and one key stays in order on its own producer', async () => {
+  it('with several requests in flight per partition, a batch takes a free producer, and a key waits for its record in flight', async () => {
     sut = publisher({ KAFKA_PRODUCER_IN_FLIGHT_PER_PARTITION: '2' });
     const pending: (() => void)[] = [];
     sendBatch.mockImplementation(
       (batch) => new Promise((resolve) => pending.push(() => resolve(answer(partitionOf(batch), '0')))),
     );
-    // Two keys of partition 0 whose hashes pick different lanes, and a second record of the first key.
-    const lane = (key: string): number => Math.floor(keyHash(key) / PARTITIONS) % 2;
-    const first = keyOn(0, 1);
-    let other = keyOn(0, 2);
-    for (let n = 3; lane(other) === lane(first); n++) {
-      other = keyOn(0, n);
-    }
-    const sent = [sut.send([record(first)]), sut.send([record(other)]), sut.send([record(first, 'second')])];
+    const [first, other, third] = [keyOn(0, 1), keyOn(0, 2), keyOn(0, 3)];
+    const sent = [sut.send([record(first)])];
+    // Arrive while the first request is in flight, in one turn of the event loop.
+    sent.push(sut.send([record(other), record(first, 'second')]), sut.send([record(third)]));
+    await jest.advanceTimersByTimeAsync(1);
+    expect(sendBatch).toHaveBeenCalledTimes(1); // the next batch goes 2 ms after the first at the earliest
     await jest.advanceTimersByTimeAsync(1);
 
-    // Both lanes have a request in flight; the key's second record waits for its lane's first.
-    expect(sendBatch.mock.calls.map(([batch]) => batch.topicMessages![0]!.messages[0]!.key)).toEqual([
-      first,
-      other,
-    ]);
-    pending.splice(0).forEach((release) => release());
-    await jest.advanceTimersByTimeAsync(1);
+    // The other keys go together on the free producer; the first key's second record waits for its first.
+    const keysOf = (call: number): unknown[] =>
+      sendBatch.mock.calls[call]![0].topicMessages![0]!.messages.map((m) => m.key);
+    expect(sendBatch).toHaveBeenCalledTimes(2);
+    expect([keysOf(0), keysOf(1)]).toEqual([[first], [other, third]]);
+    expect(sentOn).toEqual([0, 1]);
+
+    pending.splice(0, 1).forEach((release) => release());
+    await jest.advanceTimersByTimeAsync(2);
+    expect(sendBatch).toHaveBeenCalledTimes(3);
     expect(sendBatch.mock.calls[2]![0].topicMessages![0]!.messages.map((m) => String(m.value))).toEqual([
       'second',
     ]);
+    expect(sentOn[2]).toBe(0);
     pending.splice(0).forEach((release) => release());
     expect((await Promise.all(sent)).flat().map((o) => o.status)).toEqual([
       'acknowledged',
       'acknowledged',
       'acknowledged',
+      'acknowledged',
     ]);
+  });
+
+  it('with one request in flight per partition, what arrives meanwhile waits and goes out next, in order', async () => {
+    sut = publisher({ KAFKA_PRODUCER_IN_FLIGHT_PER_PARTITION: '1' });
+    const pending: (() => void)[] = [];
+    sendBatch.mockImplementation(
+      (batch) => new Promise((resolve) => pending.push(() => resolve(answer(partitionOf(batch), '0')))),
+    );
+    const sent = [sut.send([record(keyOn(0, 1))])];
+    sent.push(sut.send([record(keyOn(0, 2)), record(keyOn(0, 3))]));
+    await jest.advanceTimersByTimeAsync(1);
+    expect(sendBatch).toHaveBeenCalledTimes(1);
+
+    pending.splice(0).forEach((release) => release());
+    await jest.advanceTimersByTimeAsync(1);
+    expect(sendBatch.mock.calls[1]![0].topicMessages![0]!.messages.map((m) => m.key)).toEqual([
+      keyOn(0, 2),
+      keyOn(0, 3),
+    ]);
+    pending.splice(0).forEach((release) => release());
+    expect((await Promise.all(sent)).flat()).toHaveLength(3);
   });
 
   it("sends every partition of a topic on one broker in one request, and after a failure each partition's part alone, unchanged", async () => {

@@ -46,11 +46,8 @@ export class KafkaPublisher
   implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
   private readonly logger = new Logger(KafkaPublisher.name);
-  /**
-   * Each topic's queues, by partition number + 1 (0: the one queue of a topic on one broker), then lane
-   * (the producer a key's records go out on).
-   */
-  private readonly queues = new Map<string, PartitionQueue[][]>();
+  /** Each topic's queues, by partition number + 1 (0: the one queue of a topic on one broker). */
+  private readonly queues = new Map<string, PartitionQueue[]>();
   private readonly deadlines: DeadlineQueue;
   private readonly policy: SendPolicy;
   private readonly context: QueueContext;
@@ -68,6 +65,7 @@ export class KafkaPublisher
     const compression = compressionType(config.producer.compression);
     this.context = {
       policy: this.policy,
+      lanes: lanes.map((producers) => ({ producers, busy: 0 })),
       batchSizeBytes: config.producer.batchSizeBytes,
       lingerMs: config.producer.lingerMs,
       maxRequestBytes: config.producer.maxRecordBytes,
@@ -153,7 +151,7 @@ export class KafkaPublisher
 
   /** Graceful shutdown: what is queued goes out (the HTTP server has drained by now, src/lifecycle.ts). */
   async beforeApplicationShutdown(): Promise<void> {
-    await Promise.all([...this.queues.values()].flat(2).map((queue) => queue.drain()));
+    await Promise.all([...this.queues.values()].flat().map((queue) => queue.drain()));
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -192,47 +190,38 @@ export class KafkaPublisher
       this.queues.set(topic, queues);
     }
     for (const entry of pending) {
-      let place: { partition: number; lane: number };
       try {
-        place = this.placeOf(entry.record, metadata);
+        const place = this.placeOf(entry.record, metadata);
+        entry.partition = place.partition;
+        entry.order = place.hash;
       } catch (error) {
         entry.fail(error as KafkaSendError, false);
         continue;
       }
-      entry.partition = place.partition;
-      const queued = onOneBroker(metadata) ? ALL_PARTITIONS : place.partition;
-      const lanes = (queues[queued + 1] ??= []);
-      const queue = (lanes[place.lane] ??= new PartitionQueue(
-        topic,
-        queued,
-        this.lanes[place.lane]!,
-        this.context,
-      ));
-      queue.add(entry);
+      const queued = onOneBroker(metadata) ? ALL_PARTITIONS : entry.partition;
+      (queues[queued + 1] ??= new PartitionQueue(topic, queued, this.context)).add(entry);
     }
   }
 
   /**
    * The record's partition: its own when the topic has it (a dead letter keeps the original's), else its
-   * key's, as the Java client's default partitioner picks it. And its lane: the key's hash picks one of the
-   * partition's producers, so a key's records always take the same one (and keep their order).
+   * key's, as the Java client's default partitioner picks it; and its key's hash (-1 without a key).
    */
   private placeOf(
     record: OutgoingRecord,
     metadata: PartitionMetadata[],
-  ): { partition: number; lane: number } {
-    const hash = record.key === null ? undefined : keyHash(record.key);
-    const lane = hash === undefined ? 0 : Math.floor(hash / metadata.length) % this.lanes.length;
+  ): { partition: number; hash: number } {
+    const hash = record.key === null ? -1 : keyHash(record.key);
     if (record.partition !== undefined && record.partition < metadata.length) {
-      return { partition: record.partition, lane };
+      return { partition: record.partition, hash };
     }
-    if (hash === undefined) {
+    if (hash < 0) {
       throw new KafkaSendError(
         KafkaFailureKind.Fatal,
         `a record for ${record.topic} has neither a key nor a partition the topic has`,
         'NoPartition',
       );
     }
-    return { partition: metadata[hash % metadata.length]!.partitionId, lane };
+    return { partition: metadata[hash % metadata.length]!.partitionId, hash };
   }
 }

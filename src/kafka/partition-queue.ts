@@ -9,9 +9,20 @@ import { ProducerLease, SupervisedProducer } from './supervised-producer';
 /** The queue of a topic whose partitions all live on one broker (see PartitionQueue). */
 export const ALL_PARTITIONS = -1;
 
+/**
+ * One idempotent producer of the publisher's KAFKA_PRODUCER_IN_FLIGHT_PER_PARTITION, and how many batches
+ * (of all queues) it carries now.
+ */
+export interface Lane {
+  readonly producers: SupervisedProducer;
+  busy: number;
+}
+
 /** What a partition's queue needs from the publisher that owns it. */
 export interface QueueContext {
   readonly policy: SendPolicy;
+  /** The producers a queue's batches go out on, at most one batch of the queue on each at a time. */
+  readonly lanes: readonly Lane[];
   readonly batchSizeBytes: number;
   readonly lingerMs: number;
   readonly maxRequestBytes: number;
@@ -25,6 +36,14 @@ export interface QueueContext {
   /** A batch is sent again, unchanged. */
   onResend(topic: string): void;
 }
+
+/**
+ * While a batch of the partition is in flight, the next one takes another lane no sooner than this after
+ * the last one went out. A broker that answers within it (one node, no replication wait) keeps one request
+ * per partition in flight and its batches grow with load, which costs the least CPU per record; on a
+ * cluster whose acks wait for replicas, requests overlap and a record does not wait for the one ahead.
+ */
+const LANE_SPACING_MS = 2;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -44,12 +63,17 @@ function toMessage({ record, partition }: PendingRecord): Message {
 }
 
 /**
- * One partition's records (of one lane: the keys one idempotent producer carries) on their way to its
- * leader, as the Java client's RecordAccumulator deque and Sender do it: records wait while a batch is in
- * flight (or until batch.size / linger.ms), then go out together in one produce request carrying only this
- * partition, so a partition whose leader is gone holds up its own records only. One batch per queue is in
- * flight at a time (kafkajs' idempotent producer numbers a partition's batches when it sends them and
- * serializes its requests per broker); what happens to a failed batch is send-policy.ts's decision.
+ * One partition's records on their way to its leader, as the Java client's RecordAccumulator deque and
+ * Sender do it: records wait until batch.size / linger.ms, or while every lane carries a batch of the
+ * partition, then go out together in one produce request carrying only this partition, so a partition
+ * whose leader is gone holds up its own records only.
+ *
+ * Up to one batch per lane is in flight (the Java client's max.in.flight.requests.per.connection): kafkajs'
+ * idempotent producer serializes its requests per broker, so a second request in flight needs a second
+ * producer. A batch takes a free lane, the least busy one, LANE_SPACING_MS after the last at the earliest;
+ * what arrives in the same turn of the event loop goes in one batch. A record whose key has a record in flight waits for it, so records with the same key
+ * keep their order (with one lane, the partition's order whatever the keys). What happens to a failed
+ * batch is send-policy.ts's decision.
  */
 export class PartitionQueue {
   private readonly logger = new Logger(PartitionQueue.name);
@@ -58,7 +82,13 @@ export class PartitionQueue {
   /** When the oldest waiting record arrived (linger is counted from it). */
   private since = 0;
   private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private immediate?: NodeJS.Immediate;
+  /** When the last batch went out. */
+  private lastSent = 0;
+  /** The batches in flight, by the index of the lane each went out on. */
+  private readonly inFlight = new Map<number, Promise<void>>();
+  /** The key hashes of the records in flight, with their counts. */
+  private readonly keysInFlight = new Map<number, number>();
 
   constructor(
     readonly topic: string,
@@ -68,8 +98,6 @@ export class PartitionQueue {
      * since kafkajs cannot split such a request between brokers.
      */
     readonly partition: number,
-    /** The idempotent producer this queue's batches go out on (its lane of the partition). */
-    private readonly producers: SupervisedProducer,
     private readonly context: QueueContext,
   ) {}
 
@@ -84,31 +112,61 @@ export class PartitionQueue {
 
   /** Resolves once nothing waits or is in flight (graceful shutdown sends what is queued first). */
   async drain(): Promise<void> {
-    while (this.running || this.pending.some((p) => !p.settled)) {
+    while (this.inFlight.size > 0 || this.pending.some((p) => !p.settled)) {
       this.flush();
-      await this.running;
+      await Promise.all(this.inFlight.values());
     }
   }
 
   private schedule(): void {
-    if (this.running || this.pending.length === 0) {
+    if (this.pending.length === 0 || this.inFlight.size >= this.context.lanes.length) {
       return;
     }
     const waited = Date.now() - this.since;
-    if (this.bytes >= this.context.batchSizeBytes || waited >= this.context.lingerMs) {
+    if (this.bytes < this.context.batchSizeBytes && waited < this.context.lingerMs) {
+      this.timer ??= setTimeout(() => this.flush(), this.context.lingerMs - waited);
+    } else if (this.inFlight.size === 0) {
       this.flush();
     } else {
-      this.timer ??= setTimeout(() => this.flush(), this.context.lingerMs - waited);
+      const wait = this.lastSent + LANE_SPACING_MS - Date.now();
+      if (wait > 0) {
+        this.timer ??= setTimeout(() => this.flush(), wait);
+      } else {
+        // Another lane: the records that arrive in this turn of the event loop go out together.
+        this.immediate ??= setImmediate(() => this.flush());
+      }
     }
   }
 
   private flush(): void {
     clearTimeout(this.timer);
+    clearImmediate(this.immediate);
     this.timer = undefined;
-    if (this.running) {
-      return;
+    this.immediate = undefined;
+    const { lanes } = this.context;
+    while (this.inFlight.size < lanes.length) {
+      const batch = this.take();
+      if (batch.length === 0) {
+        return;
+      }
+      let free = -1;
+      for (let i = 0; i < lanes.length; i += 1) {
+        if (!this.inFlight.has(i) && (free < 0 || lanes[i]!.busy < lanes[free]!.busy)) {
+          free = i;
+        }
+      }
+      this.start(batch, free);
     }
+  }
+
+  /**
+   * The next batch: the waiting records in order, up to max.request.size, but for those whose key has a
+   * record in flight (they, and the later records of their keys, wait).
+   */
+  private take(): PendingRecord[] {
     const batch: PendingRecord[] = [];
+    const rest: PendingRecord[] = [];
+    let blocked: Set<number> | undefined;
     let bytes = 0;
     let taken = 0;
     for (; taken < this.pending.length; taken += 1) {
@@ -119,29 +177,51 @@ export class PartitionQueue {
       if (batch.length > 0 && bytes + next.size > this.context.maxRequestBytes) {
         break;
       }
+      if (this.keysInFlight.has(next.order) || blocked?.has(next.order)) {
+        (blocked ??= new Set()).add(next.order);
+        rest.push(next);
+        continue;
+      }
       batch.push(next);
       bytes += next.size;
     }
-    this.pending = taken === this.pending.length ? [] : this.pending.slice(taken);
+    this.pending = taken === this.pending.length ? rest : rest.concat(this.pending.slice(taken));
     this.bytes = this.pending.reduce((sum, p) => sum + p.size, 0);
     this.since = Date.now();
-    if (batch.length === 0) {
-      return;
+    return batch;
+  }
+
+  private start(batch: PendingRecord[], index: number): void {
+    this.lastSent = Date.now();
+    const lane = this.context.lanes[index]!;
+    lane.busy += 1;
+    for (const p of batch) {
+      this.keysInFlight.set(p.order, (this.keysInFlight.get(p.order) ?? 0) + 1);
     }
-    this.running = this.send(batch)
+    const running = this.send(batch, lane.producers)
       // Nothing in send() is meant to throw; should it, no record is left without an answer.
       .catch((error: unknown) => batch.forEach((p) => p.fail(classifyKafkaError(error), p.inRequest)))
       .finally(() => {
-        this.running = undefined;
+        lane.busy -= 1;
+        this.inFlight.delete(index);
+        for (const p of batch) {
+          const count = this.keysInFlight.get(p.order)! - 1;
+          if (count === 0) {
+            this.keysInFlight.delete(p.order);
+          } else {
+            this.keysInFlight.set(p.order, count);
+          }
+        }
         this.schedule();
       });
+    this.inFlight.set(index, running);
   }
 
   /** Takes the batch to the broker and settles every record of it, by send-policy.ts. */
-  private async send(batch: PendingRecord[]): Promise<void> {
-    const lease = await this.leaseWhenLeader(batch);
+  private async send(batch: PendingRecord[], producers: SupervisedProducer): Promise<void> {
+    const lease = await this.leaseWhenLeader(batch, producers);
     if (lease) {
-      (await this.produce(lease, batch)).release();
+      (await this.produce(producers, lease, batch)).release();
     }
   }
 
@@ -149,7 +229,10 @@ export class PartitionQueue {
    * Waits for the partition to have a leader (records expire meanwhile at their deadline) and a connected
    * producer; a failure to get either is a failed pre-request attempt (send-policy.ts).
    */
-  private async leaseWhenLeader(batch: PendingRecord[]): Promise<ProducerLease | undefined> {
+  private async leaseWhenLeader(
+    batch: PendingRecord[],
+    producers: SupervisedProducer,
+  ): Promise<ProducerLease | undefined> {
     const { policy } = this.context;
     const deadline = batch[batch.length - 1]!.deadline;
     let failures = 0;
@@ -157,7 +240,7 @@ export class PartitionQueue {
       let delay: number | undefined;
       try {
         if (await this.context.haveLeaders(this.topic, partitionsOf(batch))) {
-          return await this.producers.lease();
+          return await producers.lease();
         }
         delay = policy.resendDelayMs(waits++);
         this.context.invalidate(this.topic);
@@ -180,6 +263,7 @@ export class PartitionQueue {
    * producer state swaps it for a new producer's).
    */
   private async produce(
+    producers: SupervisedProducer,
     first: ProducerLease,
     records: PendingRecord[],
     mayBeAppended = false,
@@ -221,6 +305,7 @@ export class PartitionQueue {
           // again alone, unchanged, so the broker answers for it (a copy it has, with its first offset).
           for (const partition of partitions) {
             lease = await this.produce(
+              producers,
               lease,
               batch.filter((p) => p.partition === partition),
               true,
@@ -256,7 +341,7 @@ export class PartitionQueue {
           rebuilt = true;
           lease.retire(`the broker rejected the producer's state (${failure.errorClass})`);
           lease.release();
-          lease = await this.producers.lease();
+          lease = await producers.lease();
           batch = batch.filter((p) => !p.settled);
           messages = batch.map(toMessage);
           continue;
@@ -264,7 +349,7 @@ export class PartitionQueue {
         if (verdict === 'refused' && batch.length > 1 && splitsOnRefusal(failure) && !maybeAppended) {
           // One bad record must not fail its neighbours: each goes alone.
           for (const record of batch) {
-            lease = await this.produce(lease, [record]);
+            lease = await this.produce(producers, lease, [record]);
           }
           return lease;
         }

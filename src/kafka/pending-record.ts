@@ -12,6 +12,8 @@ export class PendingRecord {
   inRequest = false;
   /** The partition it goes to, once the topic's metadata chose it. */
   partition = -1;
+  /** Its key's hash (-1 without a key): a record waits while one with the same key is in flight. */
+  order = -1;
   private done = false;
   private answered = false;
   private late?: (ack: RecordAck | undefined) => void;
