@@ -45,6 +45,9 @@ export interface QueueContext {
  */
 const LANE_SPACING_MS = 2;
 
+/** How many waiting records (of keys in flight) a batch passes over at most. */
+const MAX_PASSED = 1024;
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The distinct partitions of a batch's records. */
@@ -178,6 +181,9 @@ export class PartitionQueue {
         break;
       }
       if (this.keysInFlight.has(next.order) || blocked?.has(next.order)) {
+        if (rest.length === MAX_PASSED) {
+          break; // a hot key's backlog: the records behind it wait (bounds the scan)
+        }
         (blocked ??= new Set()).add(next.order);
         rest.push(next);
         continue;
