@@ -74,9 +74,9 @@ function toMessage({ record, partition }: PendingRecord): Message {
  * Up to one batch per lane is in flight (the Java client's max.in.flight.requests.per.connection): kafkajs'
  * idempotent producer serializes its requests per broker, so a second request in flight needs a second
  * producer. A batch takes a free lane, the least busy one, LANE_SPACING_MS after the last at the earliest;
- * what arrives in the same turn of the event loop goes in one batch. A record whose key has a record in flight waits for it, so records with the same key
- * keep their order (with one lane, the partition's order whatever the keys). What happens to a failed
- * batch is send-policy.ts's decision.
+ * what arrives in the same turn of the event loop goes in one batch. A record whose key has a record in
+ * flight waits for it, so records with the same key keep their order (with one lane, the partition's order
+ * whatever the keys). What happens to a failed batch is send-policy.ts's decision.
  */
 export class PartitionQueue {
   private readonly logger = new Logger(PartitionQueue.name);
