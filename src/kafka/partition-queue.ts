@@ -86,7 +86,7 @@ export class PartitionQueue {
   private since = 0;
   private timer?: NodeJS.Timeout;
   private immediate?: NodeJS.Immediate;
-  /** When the last batch went out. */
+  /** When the last batch went out (performance.now(): monotonic). */
   private lastSent = 0;
   /** The batches in flight, by the index of the lane each went out on. */
   private readonly inFlight = new Map<number, Promise<void>>();
@@ -131,7 +131,7 @@ export class PartitionQueue {
     } else if (this.inFlight.size === 0) {
       this.flush();
     } else {
-      const wait = this.lastSent + LANE_SPACING_MS - Date.now();
+      const wait = this.lastSent + LANE_SPACING_MS - performance.now();
       if (wait > 0) {
         this.timer ??= setTimeout(() => this.flush(), wait);
       } else {
@@ -198,7 +198,7 @@ export class PartitionQueue {
   }
 
   private start(batch: PendingRecord[], index: number): void {
-    this.lastSent = Date.now();
+    this.lastSent = performance.now();
     const lane = this.context.lanes[index]!;
     lane.busy += 1;
     for (const p of batch) {
