@@ -3,7 +3,13 @@ import { CompressionTypes, Message, RecordMetadata } from 'kafkajs';
 import { KafkaFailureKind, KafkaSendError } from '../common/errors';
 import { classifyKafkaError } from './kafka-errors';
 import { PendingRecord } from './pending-record';
-import { retriableBeforeRequest, SendPolicy, splitsOnRefusal, verdictOf } from './send-policy';
+import {
+  retriableBeforeRequest,
+  SendPolicy,
+  splitsOnRefusal,
+  unknownUntilDeadline,
+  verdictOf,
+} from './send-policy';
 import { ProducerLease, SupervisedProducer } from './supervised-producer';
 
 /** What a batch needs on its way from the publisher that owns its queue. */
@@ -14,6 +20,8 @@ export interface SendContext {
   haveLeaders(topic: string, partitions: number[]): Promise<boolean>;
   /** Forget the topic's metadata: a request failed, a leader may have moved. */
   invalidate(topic: string): void;
+  /** Whether the topic existed a moment ago (its "unknown" answers are then not final, send-policy.ts). */
+  knows(topic: string): boolean;
   /** A produce request carrying `records` records of `bytes` bytes is about to go out. */
   onRequest(topic: string, records: number, bytes: number): void;
   /** A batch is sent again, unchanged. */
@@ -83,7 +91,9 @@ export class BatchSender {
       } catch (error) {
         const failure = classifyKafkaError(error);
         failures += 1;
-        delay = retriableBeforeRequest(failure) ? policy.retryBeforeRequestMs(failures, deadline) : undefined;
+        delay = retriableBeforeRequest(failure, this.context.knows(this.topic))
+          ? policy.retryBeforeRequestMs(failures, deadline)
+          : undefined;
         if (delay === undefined) {
           batch.forEach((p) => p.fail(failure, false));
           return undefined;
@@ -149,16 +159,21 @@ export class BatchSender {
           }
           return lease;
         }
-        const verdict = verdictOf(failure);
-        if (verdict === 'maybe-appended') {
-          maybeAppended = true;
+        const verdict = verdictOf(failure, this.context.knows(this.topic));
+        if (verdict === 'maybe-appended' || verdict === 'topic-unknown-now') {
+          // A topic unknown for a moment appended nothing: its records wait, unchanged, as for a leader.
+          maybeAppended ||= verdict === 'maybe-appended';
+          batch.forEach((p) => (p.inRequest = maybeAppended));
           this.context.invalidate(this.topic);
           const delay = policy.resendDelayMs(resend++);
           if (!policy.mayResend(delay, deadline)) {
-            // The broker may hold the batch and kafkajs rolled its sequence numbers back: a new producer id
-            // before anything else goes out on this producer keeps the two from disagreeing.
-            lease.retire(`a batch for ${this.name} was given up with its outcome unknown`);
-            batch.forEach((p) => p.fail(failure, true));
+            if (maybeAppended) {
+              // The broker may hold the batch and kafkajs rolled its sequence numbers back: a new producer
+              // id before anything else goes out on this producer keeps the two from disagreeing.
+              lease.retire(`a batch for ${this.name} was given up with its outcome unknown`);
+            }
+            const answer = maybeAppended ? failure : unknownUntilDeadline(failure, this.topic);
+            batch.forEach((p) => p.fail(answer, maybeAppended));
             return lease;
           }
           this.logger.warn(
@@ -166,6 +181,11 @@ export class BatchSender {
           );
           this.context.onResend(this.topic);
           await sleep(delay);
+          if (!maybeAppended) {
+            // Nothing of it is on the broker: records answered at their deadline meanwhile stay unsent.
+            batch = batch.filter((p) => !p.settled);
+            messages = batch.map(toMessage);
+          }
           continue;
         }
         // Not appended: from here on the batch may change (nothing of it is on the broker to be matched).

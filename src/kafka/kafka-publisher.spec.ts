@@ -60,40 +60,50 @@ describe(KafkaPublisher.name, () => {
   let retired: string[];
   /** The lane (index of the idempotent producer) each produce request went out on. */
   let sentOn: number[];
+  /** What the metadata request fails with (a topic unknown to the broker asked), if anything. */
+  let metadataError: Error | undefined;
   let sut: KafkaPublisher;
 
-  function publisher(env: Record<string, string> = {}): KafkaPublisher {
+  /** The publisher, with `unreachable` lanes whose producer cannot connect (a lease fails at once). */
+  function publisher(env: Record<string, string> = {}, unreachable: number[] = []): KafkaPublisher {
     const admin = {
       fetchTopicMetadata: jest.fn(() =>
-        Promise.resolve({
-          topics: [
-            {
-              name: TOPIC,
-              partitions: leaders.map((leader, partitionId) => ({
-                partitionId,
-                leader,
-                replicas: replicas[partitionId]!,
-                isr: replicas[partitionId]!,
-                partitionErrorCode: 0,
-              })),
-            },
-          ],
-        }),
+        metadataError
+          ? Promise.reject(metadataError)
+          : Promise.resolve({
+              topics: [
+                {
+                  name: TOPIC,
+                  partitions: leaders.map((leader, partitionId) => ({
+                    partitionId,
+                    leader,
+                    replicas: replicas[partitionId]!,
+                    isr: replicas[partitionId]!,
+                    partitionErrorCode: 0,
+                  })),
+                },
+              ],
+            }),
       ),
     };
     const config = new AppConfig(validateEnvironment({ SEND_TIMEOUT_MS: '5000', ...env }));
     const lanes = Array.from({ length: config.producer.inFlightPerPartition }, (_, lane) => ({
       ...producers,
+      isUnreachable: unreachable.includes(lane),
       lease: () =>
-        (producers.lease() as Promise<{ producer: { sendBatch: typeof sendBatch } }>).then((lease) => ({
-          ...lease,
-          producer: {
-            sendBatch: (batch: ProducerBatch) => {
-              sentOn.push(lane);
-              return lease.producer.sendBatch(batch);
-            },
-          },
-        })),
+        unreachable.includes(lane)
+          ? Promise.reject(
+              new KafkaSendError(KafkaFailureKind.Unreachable, 'Kafka is unreachable', 'KafkaUnreachable'),
+            )
+          : (producers.lease() as Promise<{ producer: { sendBatch: typeof sendBatch } }>).then((lease) => ({
+              ...lease,
+              producer: {
+                sendBatch: (batch: ProducerBatch) => {
+                  sentOn.push(lane);
+                  return lease.producer.sendBatch(batch);
+                },
+              },
+            })),
     }));
     return new KafkaPublisher(
       lanes as unknown as SupervisedProducer[],
@@ -114,6 +124,7 @@ describe(KafkaPublisher.name, () => {
     replicas = [[1], [2], [3]];
     retired = [];
     sentOn = [];
+    metadataError = undefined;
     sendBatch = jest.fn();
     const producer = { sendBatch };
     producers = {
@@ -258,6 +269,55 @@ describe(KafkaPublisher.name, () => {
     expect(outcomes[1]).toMatchObject({ error: { kind: KafkaFailureKind.RecordTooLarge } });
   });
 
+  it('resends a batch, unchanged, while a topic that existed is answered unknown (recreated, a broker behind), until it is back', async () => {
+    const unknownTopic = (): Error => exhausted(protocolError('UNKNOWN_TOPIC_OR_PARTITION', 3));
+    sendBatch
+      .mockRejectedValueOnce(unknownTopic())
+      .mockRejectedValueOnce(unknownTopic())
+      .mockResolvedValue(answer(0, '7'));
+    await sendAndWait([record(keyOn(0, 1))]); // the topic is known: it had metadata
+    sendBatch.mockClear();
+    sendBatch
+      .mockRejectedValueOnce(unknownTopic())
+      .mockRejectedValueOnce(unknownTopic())
+      .mockResolvedValue(answer(0, '8'));
+    metadataError = protocolError('UNKNOWN_TOPIC_OR_PARTITION', 3);
+    const outcome = sut.send([record(keyOn(0, 2))]);
+    await jest.advanceTimersByTimeAsync(250);
+    metadataError = undefined;
+    await jest.advanceTimersByTimeAsync(1000);
+
+    expect(await outcome).toEqual([
+      expect.objectContaining({ status: 'acknowledged', ack: expect.objectContaining({ offset: '8' }) }),
+    ]);
+    const sent = sendBatch.mock.calls.map(([batch]) => batch.topicMessages);
+    expect(sent).toEqual([sent[0], sent[0], sent[0]]);
+    expect(retired).toEqual([]);
+  });
+
+  it('answers not-sent at the deadline while a topic that existed stays unknown; unknown for 30 s, it is gone: at once', async () => {
+    sendBatch.mockResolvedValueOnce(answer(0, '1'));
+    await sendAndWait([record(keyOn(0, 1))]);
+    sendBatch.mockRejectedValue(exhausted(protocolError('UNKNOWN_TOPIC_OR_PARTITION', 3)));
+    metadataError = protocolError('UNKNOWN_TOPIC_OR_PARTITION', 3);
+
+    const [waited] = await sendAndWait([record(keyOn(0, 2))], 5000);
+    expect(waited).toMatchObject({ status: 'not-sent', error: { kind: KafkaFailureKind.Retriable } });
+    expect(sendBatch.mock.calls.length).toBeGreaterThan(3);
+    expect(retired).toEqual([]);
+
+    // A new send asks for metadata again: "unknown" from the first one on, for 31 s.
+    await sendAndWait([record(keyOn(0, 3))], 31_000);
+    const gone = sut.send([record(keyOn(0, 4))]);
+    await jest.advanceTimersByTimeAsync(100);
+    expect(await gone).toEqual([
+      expect.objectContaining({
+        status: 'not-sent',
+        error: expect.objectContaining({ kind: KafkaFailureKind.UnknownTopic }),
+      }),
+    ]);
+  });
+
   it('waits for a partition without a leader while the others go on, then answers not-sent at the deadline', async () => {
     leaders = [-1, 2, 3];
     sut = publisher();
@@ -345,6 +405,31 @@ describe(KafkaPublisher.name, () => {
     pending.splice(0).forEach((release) => release());
     expect((await Promise.all(sent)).flat().map((o) => o.status)).toEqual([
       'acknowledged',
+      'acknowledged',
+      'acknowledged',
+      'acknowledged',
+    ]);
+  });
+
+  it('a producer that cannot connect (one node down) takes no batch while the others can: none of its records fails', async () => {
+    sut = publisher({ KAFKA_PRODUCER_IN_FLIGHT_PER_PARTITION: '3' }, [0]);
+    const pending: (() => void)[] = [];
+    sendBatch.mockImplementation(
+      (batch) => new Promise((resolve) => pending.push(() => resolve(answer(partitionOf(batch), '0')))),
+    );
+    const sent = [sut.send([record(keyOn(0, 1))])];
+    await jest.advanceTimersByTimeAsync(2);
+    sent.push(sut.send([record(keyOn(0, 2))]));
+    await jest.advanceTimersByTimeAsync(2);
+    sent.push(sut.send([record(keyOn(0, 3))])); // both reachable lanes carry a batch: it waits for one
+    await jest.advanceTimersByTimeAsync(2);
+    expect(sentOn).toEqual([1, 2]);
+
+    pending.splice(0).forEach((release) => release());
+    await jest.advanceTimersByTimeAsync(2);
+    expect(sentOn).toEqual([1, 2, 1]);
+    pending.splice(0).forEach((release) => release());
+    expect((await Promise.all(sent)).flat().map((o) => o.status)).toEqual([
       'acknowledged',
       'acknowledged',
       'acknowledged',

@@ -77,16 +77,22 @@ export class KafkaPublisher
         );
       },
       invalidate: (topic) => this.partitions.invalidate(topic),
+      knows: (topic) => this.partitions.knows(topic),
       onRequest: (_topic, records, bytes) => {
         metrics.recordsPerRequest.observe(records);
         metrics.bytesPerRequest.observe(bytes);
       },
       onResend: (topic) => metrics.sendRetries.inc({ topic }),
     };
-    this.transactions = new TransactionRunner(transactional, this.policy, compression, (record) =>
-      this.partitions
-        .partitionsFor(record.topic)
-        .then((metadata) => this.placeOf(record, metadata).partition),
+    this.transactions = new TransactionRunner(
+      transactional,
+      this.policy,
+      compression,
+      (record) =>
+        this.partitions
+          .partitionsFor(record.topic)
+          .then((metadata) => this.placeOf(record, metadata).partition),
+      (topic) => this.partitions.knows(topic),
     );
   }
 
@@ -171,7 +177,7 @@ export class KafkaPublisher
         return;
       } catch (error) {
         const failure = classifyKafkaError(error);
-        const delay = retriableBeforeRequest(failure)
+        const delay = retriableBeforeRequest(failure, this.partitions.knows(topic))
           ? this.policy.retryBeforeRequestMs(failures, deadline)
           : undefined;
         if (delay === undefined || pending.every((p) => p.settled)) {

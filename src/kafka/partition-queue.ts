@@ -120,16 +120,20 @@ export class PartitionQueue {
     this.timer = undefined;
     this.immediate = undefined;
     const { lanes } = this.context;
+    // A lane whose producer cannot connect takes a batch only when no lane can: while one node is down,
+    // the producers that reach the cluster carry the partition, and its records do not fail with that one.
+    const anyReachable = lanes.some((lane) => !lane.producers.isUnreachable);
     while (this.inFlight.size < lanes.length) {
-      const batch = this.take();
-      if (batch.length === 0) {
-        return;
-      }
       let free = -1;
       for (let i = 0; i < lanes.length; i += 1) {
-        if (!this.inFlight.has(i) && (free < 0 || lanes[i]!.busy < lanes[free]!.busy)) {
+        const usable = !this.inFlight.has(i) && !(anyReachable && lanes[i]!.producers.isUnreachable);
+        if (usable && (free < 0 || lanes[i]!.busy < lanes[free]!.busy)) {
           free = i;
         }
+      }
+      const batch = free < 0 ? [] : this.take();
+      if (batch.length === 0) {
+        return; // nothing waits, or every usable lane carries a batch: a batch that ends calls schedule()
       }
       this.start(batch, free);
     }

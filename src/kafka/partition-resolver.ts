@@ -4,6 +4,14 @@ import { KafkaFailureKind, KafkaSendError } from '../common/errors';
 import { KAFKA_ADMIN } from './kafka.constants';
 
 const METADATA_TTL_MS = 30_000;
+/**
+ * How long a topic the service has seen is answered "unknown" before it counts as gone: a broker just
+ * restarted, or a topic being recreated, says so for a moment (librdkafka's
+ * topic.metadata.propagation.max.ms; the Java producer retries UNKNOWN_TOPIC_OR_PARTITION until its
+ * delivery timeout). Meanwhile its records wait, as for a leader, and its metadata is asked again soon.
+ */
+const UNKNOWN_GRACE_MS = 30_000;
+const UNKNOWN_RETRY_MS = 250;
 
 /**
  * The topics' partitions (with their leaders), from the cluster's metadata, and each record's partition as
@@ -14,7 +22,10 @@ const METADATA_TTL_MS = 30_000;
  */
 @Injectable()
 export class PartitionResolver {
-  private readonly cache = new Map<string, { partitions: PartitionMetadata[]; fetchedAt: number }>();
+  private readonly cache = new Map<
+    string,
+    { partitions: PartitionMetadata[]; fetchedAt: number; unknownSince?: number }
+  >();
   private readonly pending = new Map<string, Promise<PartitionMetadata[]>>();
 
   constructor(@Inject(KAFKA_ADMIN) private readonly admin: Admin) {}
@@ -32,6 +43,14 @@ export class PartitionResolver {
   partitionsFor(topic: string): Promise<PartitionMetadata[]> {
     const cached = this.cached(topic);
     return cached ? Promise.resolve(cached) : this.refresh(topic);
+  }
+
+  /**
+   * Whether the topic exists as far as the service knows: it had metadata, and no broker has called it
+   * unknown for longer than UNKNOWN_GRACE_MS. Its "unknown topic" answers are then a moment's, not final.
+   */
+  knows(topic: string): boolean {
+    return this.cache.has(topic);
   }
 
   /** The topic's metadata may be out of date (a send failed): it is fetched again before long. */
@@ -58,6 +77,14 @@ export class PartitionResolver {
       metadata = topics[0];
     } catch (error) {
       const unknown = (error as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION';
+      if (unknown && this.stillKnown(topic)) {
+        throw new KafkaSendError(
+          KafkaFailureKind.Retriable,
+          `topic ${topic} is unknown to the broker asked, though it existed: waiting for it`,
+          'UNKNOWN_TOPIC_OR_PARTITION',
+          error,
+        );
+      }
       if (unknown) {
         this.cache.delete(topic);
       }
@@ -71,6 +98,13 @@ export class PartitionResolver {
       );
     }
     if (!metadata || metadata.partitions.length === 0) {
+      if (this.stillKnown(topic)) {
+        throw new KafkaSendError(
+          KafkaFailureKind.Retriable,
+          `topic ${topic} has no partitions in the broker's answer, though it existed: waiting for it`,
+          'UNKNOWN_TOPIC_OR_PARTITION',
+        );
+      }
       this.cache.delete(topic);
       throw new KafkaSendError(
         KafkaFailureKind.UnknownTopic,
@@ -81,5 +115,20 @@ export class PartitionResolver {
     const partitions = [...metadata.partitions].sort((a, b) => a.partitionId - b.partitionId);
     this.cache.set(topic, { partitions, fetchedAt: Date.now() });
     return partitions;
+  }
+
+  /**
+   * A known topic answered "unknown": true (its last metadata kept, asked again in UNKNOWN_RETRY_MS) until
+   * that has lasted UNKNOWN_GRACE_MS.
+   */
+  private stillKnown(topic: string): boolean {
+    const cached = this.cache.get(topic);
+    if (!cached) {
+      return false;
+    }
+    const now = Date.now();
+    cached.unknownSince ??= now;
+    cached.fetchedAt = now - METADATA_TTL_MS + UNKNOWN_RETRY_MS;
+    return now - cached.unknownSince < UNKNOWN_GRACE_MS;
   }
 }

@@ -14,6 +14,10 @@ import { rejectsProducerState } from './kafka-errors';
  *   KAFKA_PRODUCER_RETRY_BACKOFF_MS (1 s) between them, ×KAFKA_PRODUCER_RETRY_MULTIPLIER (2); then
  *   `not-sent`. A partition without a leader is not a failure: its records wait for one (metadata is asked
  *   again every RESEND backoff) until their deadline, and other partitions are not held up.
+ * - **A topic that existed answered "unknown"** (a broker just restarted, the topic being recreated), as
+ *   long as the metadata cache still knows it (partition-resolver.ts, 30 s at most): not final. Its
+ *   records wait as for a leader (their batch goes again unchanged, 100 ms apart, doubling, at most 1 s,
+ *   until the deadline; then `not-sent`), and a transaction is run again as before a produce request.
  * - **After a produce request** failed, by what the failure says:
  *   - `refused`: the broker refused the batch for good (too large, invalid, not authorized). Nothing was
  *     appended. A batch of several records is split and each record sent alone, so only the bad one fails.
@@ -36,17 +40,19 @@ import { rejectsProducerState } from './kafka-errors';
  */
 
 /** What a failed produce request tells about its batch. */
-export type FailureVerdict = 'refused' | 'producer-rejected' | 'maybe-appended';
+export type FailureVerdict = 'refused' | 'producer-rejected' | 'maybe-appended' | 'topic-unknown-now';
 
-export function verdictOf(failure: KafkaSendError): FailureVerdict {
+/** `topicKnown`: the metadata cache still knows the batch's topic (see above). */
+export function verdictOf(failure: KafkaSendError, topicKnown: boolean): FailureVerdict {
   if (rejectsProducerState(failure) && failure.brokerAnswered) {
     return 'producer-rejected';
   }
   switch (failure.kind) {
+    case KafkaFailureKind.UnknownTopic:
+      return topicKnown ? 'topic-unknown-now' : 'refused';
     case KafkaFailureKind.RecordTooLarge:
     case KafkaFailureKind.NotAuthorized:
     case KafkaFailureKind.AuthenticationFailed:
-    case KafkaFailureKind.UnknownTopic:
     case KafkaFailureKind.Fatal:
       return 'refused';
     default:
@@ -59,9 +65,26 @@ export function splitsOnRefusal(failure: KafkaSendError): boolean {
   return failure.kind === KafkaFailureKind.RecordTooLarge || failure.kind === KafkaFailureKind.Fatal;
 }
 
-/** Failures before a produce request that are worth another attempt (not a missing topic or an ACL). */
-export function retriableBeforeRequest(failure: KafkaSendError): boolean {
-  return failure.kind === KafkaFailureKind.Retriable || failure.kind === KafkaFailureKind.Unreachable;
+/**
+ * Failures before a produce request (or of a transaction) that are worth another attempt: not an ACL, nor a
+ * missing topic unless the metadata cache still knows it (`topicKnown`).
+ */
+export function retriableBeforeRequest(failure: KafkaSendError, topicKnown = false): boolean {
+  return (
+    failure.kind === KafkaFailureKind.Retriable ||
+    failure.kind === KafkaFailureKind.Unreachable ||
+    (failure.kind === KafkaFailureKind.UnknownTopic && topicKnown)
+  );
+}
+
+/** What the caller of a record is told when its topic stayed "unknown" until the deadline: not sent. */
+export function unknownUntilDeadline(failure: KafkaSendError, topic: string): KafkaSendError {
+  return new KafkaSendError(
+    KafkaFailureKind.Retriable,
+    `topic ${topic} was unknown to Kafka until the send deadline, though it existed: ${failure.message}`,
+    failure.errorClass,
+    failure,
+  );
 }
 
 const RESEND_INITIAL_MS = 100;

@@ -59,6 +59,11 @@ export class SupervisedProducer {
     return this.connected;
   }
 
+  /** Whether its last connection attempt failed (it keeps reconnecting in the background meanwhile). */
+  get isUnreachable(): boolean {
+    return this.unreachable !== undefined;
+  }
+
   /**
    * The connected producer, connecting (or reconnecting) first if needed. While the last connection
    * attempt failed, it throws at once (Unreachable) instead of making every caller wait for a timeout.

@@ -37,6 +37,8 @@ export class TransactionRunner {
     private readonly compression: CompressionTypes,
     /** Each record's partition, as the idempotent path picks it (metadata may be looked up). */
     private readonly partitionOf: (record: OutgoingRecord) => Promise<number>,
+    /** Whether a topic existed a moment ago (its "unknown" answers are then not final, send-policy.ts). */
+    private readonly knows: (topic: string) => boolean,
   ) {
     // The pool's first producer first: the others are only ever used (and connected) when batches overlap.
     this.idle = [...pool].reverse();
@@ -122,7 +124,12 @@ export class TransactionRunner {
           this.idle.push(producer);
         }
       }
-      if (Array.isArray(result) || result.maybeCommitted || !retriableBeforeRequest(result.error)) {
+      const topicsKnown = records.every((record) => this.knows(record.topic));
+      if (
+        Array.isArray(result) ||
+        result.maybeCommitted ||
+        !retriableBeforeRequest(result.error, topicsKnown)
+      ) {
         return result;
       }
       const delay = this.policy.retryBeforeRequestMs(attempt, deadline);
