@@ -30,9 +30,14 @@ export const ACCEPTED_CONTENT_CODINGS = [
   ...Object.keys(DECODERS).filter((c) => c !== 'x-gzip'),
 ].join(', ');
 
+const NO_CODINGS: readonly string[] = [];
+
 /** The codings a comma-separated header lists, lower case, in the order applied. */
-function codingsOf(header: string | string[] | undefined): string[] {
-  return [header ?? '']
+function codingsOf(header: string | string[] | undefined): readonly string[] {
+  if (header === undefined) {
+    return NO_CODINGS; // nearly every request: nothing to split (a profile showed ~1.4 µs per request)
+  }
+  return [header]
     .flat()
     .join(',')
     .split(',')

@@ -27,9 +27,17 @@ export function beginObservation(request: FastifyRequest, span?: Span): void {
   }
 }
 
+/** Each route's Spring template, worked out once (a route's template is fixed; there are a few dozen). */
+const SPRING_TEMPLATES = new Map<string, string>();
+
 /** Spring's uri tag: Nest's `/actuator/metrics/:name` as `/actuator/metrics/{name}`. */
 export function springTemplate(path: string): string {
-  return path.replace(/:(\w+)/g, '{$1}');
+  let template = SPRING_TEMPLATES.get(path);
+  if (template === undefined) {
+    template = path.replace(/:(\w+)/g, '{$1}');
+    SPRING_TEMPLATES.set(path, template);
+  }
+  return template;
 }
 
 /** Spring's fixed `uri` values when no handler matched (WebMvcTags). */
