@@ -90,6 +90,12 @@ describe(KafkaPublisher.name, () => {
     const lanes = Array.from({ length: config.producer.inFlightPerPartition }, (_, lane) => ({
       ...producers,
       isUnreachable: unreachable.includes(lane),
+      get: () =>
+        unreachable.includes(lane)
+          ? Promise.reject(
+              new KafkaSendError(KafkaFailureKind.Unreachable, 'Kafka is unreachable', 'KafkaUnreachable'),
+            )
+          : producers.get(),
       lease: () =>
         unreachable.includes(lane)
           ? Promise.reject(
@@ -434,6 +440,17 @@ describe(KafkaPublisher.name, () => {
       'acknowledged',
       'acknowledged',
     ]);
+  });
+
+  it("a topic's first records wait for its metadata behind a producer that reaches Kafka, not the first one if it cannot", async () => {
+    sut = publisher({ KAFKA_PRODUCER_IN_FLIGHT_PER_PARTITION: '2' }, [0]);
+    sendBatch.mockImplementation((batch) => Promise.resolve(answer(partitionOf(batch), '5')));
+    let outcomes: SendOutcome[] = [];
+    void sut.send([record(keyOn(2))]).then((settled) => (outcomes = settled));
+    await jest.advanceTimersByTimeAsync(10); // no retry after a second: at once
+
+    expect(outcomes).toEqual([expect.objectContaining({ status: 'acknowledged' })]);
+    expect(sentOn).toEqual([1]);
   });
 
   it('with one request in flight per partition, what arrives meanwhile waits and goes out next, in order', async () => {

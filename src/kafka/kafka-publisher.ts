@@ -165,14 +165,15 @@ export class KafkaPublisher
   }
 
   /**
-   * The topic's partitions are not known yet: asked for with the pre-request policy (the producer first,
-   * which fails fast while Kafka is unreachable), then the records are queued.
+   * The topic's partitions are not known yet: asked for with the pre-request policy (a producer that reaches
+   * Kafka first, which fails fast while none does), then the records are queued.
    */
   private async enqueueWhenKnown(topic: string, pending: PendingRecord[]): Promise<void> {
     const deadline = pending[0]!.deadline;
     for (let failures = 1; ; failures += 1) {
       try {
-        await this.lanes[0]!.get();
+        // A producer that reaches Kafka, if one does (one that cannot fails fast: no wait for a timeout).
+        await (this.lanes.find((lane) => !lane.isUnreachable) ?? this.lanes[0]!).get();
         this.enqueue(topic, await this.partitions.partitionsFor(topic), pending);
         return;
       } catch (error) {
