@@ -95,7 +95,7 @@ describe(KafkaPublisher.name, () => {
           ? Promise.reject(
               new KafkaSendError(KafkaFailureKind.Unreachable, 'Kafka is unreachable', 'KafkaUnreachable'),
             )
-          : producers.get(),
+          : (producers.get() as Promise<unknown>),
       lease: () =>
         unreachable.includes(lane)
           ? Promise.reject(
