@@ -6,6 +6,7 @@ import { PendingRecord } from './pending-record';
 import {
   retriableBeforeRequest,
   SendPolicy,
+  sleep,
   splitsOnRefusal,
   unknownUntilDeadline,
   verdictOf,
@@ -27,8 +28,6 @@ export interface SendContext {
   /** A batch is sent again, unchanged. */
   onResend(topic: string): void;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The distinct partitions of a batch's records. */
 function partitionsOf(batch: PendingRecord[]): number[] {

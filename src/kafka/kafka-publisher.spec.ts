@@ -49,6 +49,12 @@ const exhausted = (cause: Error): Error =>
 const protocolError = (type: string, code: number): Error =>
   new KafkaJSProtocolError(Object.assign(new Error(type), { type, code, retriable: false }));
 
+/** What a producer that cannot connect fails with (SupervisedProducer, while Kafka is unreachable). */
+const kafkaUnreachable = (): KafkaSendError =>
+  new KafkaSendError(KafkaFailureKind.Unreachable, 'Kafka is unreachable', 'KafkaUnreachable');
+/** kafkajs' answer for a topic the broker does not know (after its own resend). */
+const unknownTopic = (): Error => exhausted(protocolError('UNKNOWN_TOPIC_OR_PARTITION', 3));
+
 const partitionOf = (batch: ProducerBatch): number => batch.topicMessages![0]!.messages[0]!.partition!;
 
 describe(KafkaPublisher.name, () => {
@@ -92,15 +98,11 @@ describe(KafkaPublisher.name, () => {
       isUnreachable: unreachable.includes(lane),
       get: () =>
         unreachable.includes(lane)
-          ? Promise.reject(
-              new KafkaSendError(KafkaFailureKind.Unreachable, 'Kafka is unreachable', 'KafkaUnreachable'),
-            )
+          ? Promise.reject(kafkaUnreachable())
           : (producers.get() as Promise<unknown>),
       lease: () =>
         unreachable.includes(lane)
-          ? Promise.reject(
-              new KafkaSendError(KafkaFailureKind.Unreachable, 'Kafka is unreachable', 'KafkaUnreachable'),
-            )
+          ? Promise.reject(kafkaUnreachable())
           : (producers.lease() as Promise<{ producer: { sendBatch: typeof sendBatch } }>).then((lease) => ({
               ...lease,
               producer: {
@@ -276,7 +278,6 @@ describe(KafkaPublisher.name, () => {
   });
 
   it('resends a batch, unchanged, while a topic that existed is answered unknown (recreated, a broker behind), until it is back', async () => {
-    const unknownTopic = (): Error => exhausted(protocolError('UNKNOWN_TOPIC_OR_PARTITION', 3));
     sendBatch
       .mockRejectedValueOnce(unknownTopic())
       .mockRejectedValueOnce(unknownTopic())
@@ -304,7 +305,7 @@ describe(KafkaPublisher.name, () => {
   it('answers not-sent at the deadline while a topic that existed stays unknown; unknown for 30 s, it is gone: at once', async () => {
     sendBatch.mockResolvedValueOnce(answer(0, '1'));
     await sendAndWait([record(keyOn(0, 1))]);
-    sendBatch.mockRejectedValue(exhausted(protocolError('UNKNOWN_TOPIC_OR_PARTITION', 3)));
+    sendBatch.mockRejectedValue(unknownTopic());
     metadataError = protocolError('UNKNOWN_TOPIC_OR_PARTITION', 3);
 
     const [waited] = await sendAndWait([record(keyOn(0, 2))], 5000);
@@ -336,9 +337,7 @@ describe(KafkaPublisher.name, () => {
   });
 
   it("tries 3 times, 1 s then 2 s apart, when no producer can connect (the Spring original's @Retryable), then answers not-sent", async () => {
-    producers.lease.mockRejectedValue(
-      new KafkaSendError(KafkaFailureKind.Unreachable, 'Kafka is unreachable', 'KafkaUnreachable'),
-    );
+    producers.lease.mockRejectedValue(kafkaUnreachable());
     sut = publisher({ SEND_TIMEOUT_MS: '10000' });
     const outcomes = sut.send([record(keyOn(0))]);
     await jest.advanceTimersByTimeAsync(2999);

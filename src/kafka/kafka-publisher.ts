@@ -19,11 +19,9 @@ import { PartitionResolver } from './partition-resolver';
 import { keyHash } from './partitioner';
 import { PendingRecord } from './pending-record';
 import { estimatedRecordBytes, OutgoingRecord, SendOutcome } from './records';
-import { retriableBeforeRequest, SendPolicy } from './send-policy';
+import { retriableBeforeRequest, SendPolicy, sleep } from './send-policy';
 import { SupervisedProducer } from './supervised-producer';
 import { TransactionRunner } from './transaction-runner';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Every partition has one replica, on the same broker (a single-node cluster): no other broker can ever

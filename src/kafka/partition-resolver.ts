@@ -76,41 +76,18 @@ export class PartitionResolver {
       const { topics } = await this.admin.fetchTopicMetadata({ topics: [topic] });
       metadata = topics[0];
     } catch (error) {
-      const unknown = (error as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION';
-      if (unknown && this.stillKnown(topic)) {
-        throw new KafkaSendError(
-          KafkaFailureKind.Retriable,
-          `topic ${topic} is unknown to the broker asked, though it existed: waiting for it`,
-          'UNKNOWN_TOPIC_OR_PARTITION',
-          error,
-        );
-      }
-      if (unknown) {
-        this.cache.delete(topic);
+      if ((error as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION') {
+        throw this.answeredUnknown(topic, error);
       }
       throw new KafkaSendError(
-        unknown ? KafkaFailureKind.UnknownTopic : KafkaFailureKind.Retriable,
-        unknown
-          ? `topic ${topic} does not exist`
-          : `could not fetch metadata for ${topic}: ${(error as Error).message}`,
-        unknown ? 'UNKNOWN_TOPIC_OR_PARTITION' : ((error as Error).name ?? 'Error'),
+        KafkaFailureKind.Retriable,
+        `could not fetch metadata for ${topic}: ${(error as Error).message}`,
+        (error as Error).name ?? 'Error',
         error,
       );
     }
     if (!metadata || metadata.partitions.length === 0) {
-      if (this.stillKnown(topic)) {
-        throw new KafkaSendError(
-          KafkaFailureKind.Retriable,
-          `topic ${topic} has no partitions in the broker's answer, though it existed: waiting for it`,
-          'UNKNOWN_TOPIC_OR_PARTITION',
-        );
-      }
-      this.cache.delete(topic);
-      throw new KafkaSendError(
-        KafkaFailureKind.UnknownTopic,
-        `topic ${topic} does not exist`,
-        'UNKNOWN_TOPIC_OR_PARTITION',
-      );
+      throw this.answeredUnknown(topic);
     }
     const partitions = [...metadata.partitions].sort((a, b) => a.partitionId - b.partitionId);
     this.cache.set(topic, { partitions, fetchedAt: Date.now() });
@@ -118,17 +95,31 @@ export class PartitionResolver {
   }
 
   /**
-   * A known topic answered "unknown": true (its last metadata kept, asked again in UNKNOWN_RETRY_MS) until
-   * that has lasted UNKNOWN_GRACE_MS.
+   * What to throw when a broker says the topic does not exist. A known topic is kept (its last metadata,
+   * asked again in UNKNOWN_RETRY_MS) and the failure is retriable, until such answers have lasted
+   * UNKNOWN_GRACE_MS; then, or for a topic never known, it is forgotten and the failure is UnknownTopic.
    */
-  private stillKnown(topic: string): boolean {
+  private answeredUnknown(topic: string, cause?: unknown): KafkaSendError {
     const cached = this.cache.get(topic);
-    if (!cached) {
-      return false;
+    if (cached) {
+      const now = Date.now();
+      cached.unknownSince ??= now;
+      cached.fetchedAt = now - METADATA_TTL_MS + UNKNOWN_RETRY_MS;
+      if (now - cached.unknownSince < UNKNOWN_GRACE_MS) {
+        return new KafkaSendError(
+          KafkaFailureKind.Retriable,
+          `topic ${topic} is unknown to the broker asked, though it existed: waiting for it`,
+          'UNKNOWN_TOPIC_OR_PARTITION',
+          cause,
+        );
+      }
     }
-    const now = Date.now();
-    cached.unknownSince ??= now;
-    cached.fetchedAt = now - METADATA_TTL_MS + UNKNOWN_RETRY_MS;
-    return now - cached.unknownSince < UNKNOWN_GRACE_MS;
+    this.cache.delete(topic);
+    return new KafkaSendError(
+      KafkaFailureKind.UnknownTopic,
+      `topic ${topic} does not exist`,
+      'UNKNOWN_TOPIC_OR_PARTITION',
+      cause,
+    );
   }
 }

@@ -87,6 +87,9 @@ export function unknownUntilDeadline(failure: KafkaSendError, topic: string): Ka
   );
 }
 
+/** The wait between attempts (setTimeout, so Jest's fake timers drive it; node:timers/promises is not). */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 const RESEND_INITIAL_MS = 100;
 const RESEND_MAX_MS = 1000;
 /**

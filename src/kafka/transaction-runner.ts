@@ -4,10 +4,8 @@ import { KafkaFailureKind, KafkaSendError } from '../common/errors';
 import { DeadlineQueue } from './deadline-queue';
 import { classifyKafkaError } from './kafka-errors';
 import { OutgoingRecord, RecordAck, SendOutcome } from './records';
-import { retriableBeforeRequest, SendPolicy } from './send-policy';
+import { retriableBeforeRequest, SendPolicy, sleep } from './send-policy';
 import { SupervisedProducer } from './supervised-producer';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A failed transaction, and whether its commit may have gone through (its answer was lost). */
 class TransactionFailure {
