@@ -37,4 +37,4 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
 # Exec form: node is PID 1 and receives SIGTERM itself; main.ts drains in-flight sends and exits 0 within
 # SHUTDOWN_TIMEOUT_MS (15 s by default, under docker stop's grace period set in docker-compose.yml).
 STOPSIGNAL SIGTERM
-CMD ["node", "--max-old-space-size=1024", "--max-semi-space-size=8", "--no-maglev", "--no-allocation-site-pretenuring", "dist/main.js"]
+CMD ["node", "--max-old-space-size=1024", "--max-semi-space-size=32", "--no-maglev", "--no-allocation-site-pretenuring", "dist/main.js"]

@@ -264,7 +264,7 @@ describe('Dockerfile', () => {
 
     expect(V8_FLAGS).toEqual([
       '--max-old-space-size=1024',
-      '--max-semi-space-size=8',
+      '--max-semi-space-size=32',
       '--no-maglev',
       '--no-allocation-site-pretenuring',
     ]);
