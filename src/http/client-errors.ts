@@ -76,18 +76,15 @@ export function installClientErrorAnswers(server: Server, metrics: Metrics): voi
     const state = stateOf(req.socket);
     const exchange = { req, res };
     state.open.add(exchange);
-    const settled = (): void => {
-      if (!state.open.delete(exchange)) {
-        return;
-      }
+    // A response's 'close' follows its 'finish' (a tick later), or the end of its connection: once each.
+    res.on('close', () => {
+      state.open.delete(exchange);
       if (state.refusal && !mayBeAtKafka(state)) {
         const refuse = state.refusal;
         state.refusal = undefined;
         refuse();
       }
-    };
-    res.once('finish', settled);
-    res.once('close', settled);
+    });
   });
 
   server.removeAllListeners('clientError');

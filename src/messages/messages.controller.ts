@@ -76,12 +76,20 @@ export class MessagesController {
    * The seed's @Timed: every call is observed, success or not. A keyed request is answered once its answer
    * is in the Idempotency-Key store, so a retry that follows the answer is replayed by any instance.
    */
-  private async timed<T>(histogram: Distribution, req: FastifyRequest, fn: () => Promise<T>): Promise<T> {
+  private async timed<D, T>(
+    histogram: Distribution,
+    req: FastifyRequest,
+    send: () => Promise<D>,
+    answer: (delivered: D) => T,
+  ): Promise<T> {
     const stop = histogram.startTimer();
     try {
-      const answer = await fn();
-      await idempotentSendOf(req)?.stored;
-      return answer;
+      const answered = answer(await send());
+      const keyed = idempotentSendOf(req);
+      if (keyed) {
+        await keyed.stored;
+      }
+      return answered;
     } finally {
       stop();
     }
@@ -100,8 +108,11 @@ export class MessagesController {
     @Query() query: SendOptionsQuery,
     @Req() req: FastifyRequest,
   ): Promise<SendResultDto> {
-    return this.timed(this.metrics.apiSend, req, async () =>
-      single([await this.producer.send(message, this.options(req, query.key, single))]),
+    return this.timed(
+      this.metrics.apiSend,
+      req,
+      () => this.producer.send(message, this.options(req, query.key, single)),
+      (delivery) => single([delivery]),
     );
   }
 
@@ -113,13 +124,15 @@ export class MessagesController {
   @Post('simple')
   @HttpCode(200)
   sendSimple(@Query() query: SimpleMessageQuery, @Req() req: FastifyRequest): Promise<SendResultDto> {
-    return this.timed(this.metrics.apiSendSimple, req, async () =>
-      single([
-        await this.producer.send(
+    return this.timed(
+      this.metrics.apiSendSimple,
+      req,
+      () =>
+        this.producer.send(
           { content: query.content, type: query.type ?? 'INFO' },
           this.options(req, query.key, single),
         ),
-      ]),
+      (delivery) => single([delivery]),
     );
   }
 
@@ -137,8 +150,11 @@ export class MessagesController {
     @Query() query: SendOptionsQuery,
     @Req() req: FastifyRequest,
   ): Promise<BatchResultDto> {
-    return this.timed(this.metrics.apiSendBatch, req, async () =>
-      batch(await this.producer.sendBatch(messages, this.options(req, query.key, batch))),
+    return this.timed(
+      this.metrics.apiSendBatch,
+      req,
+      () => this.producer.sendBatch(messages, this.options(req, query.key, batch)),
+      batch,
     );
   }
 }

@@ -92,13 +92,13 @@ export class ProducerService {
   }
 
   async send(dto: MessageDto, options: SendOptions = {}): Promise<DeliveryDto> {
-    return this.publish(this.publicationOf(completeMessage(dto), options), options);
+    return await this.publish(this.publicationOf(completeMessage(dto), options), options);
   }
 
   /** All messages in one Kafka transaction: every one is visible to read_committed consumers, or none. */
   async sendBatch(dtos: MessageDto[], options: SendOptions = {}): Promise<DeliveryDto[]> {
     const now = new Date().toISOString();
-    return this.publishAtomically(
+    return await this.publishAtomically(
       dtos.map((dto) => this.publicationOf(completeMessage(dto, now), options)),
       options,
     );
@@ -112,7 +112,7 @@ export class ProducerService {
 
   /** Sends the records in one Kafka transaction (one topic or several): all are visible, or none. */
   async publishAtomically(publications: Publication[], options: SendOptions = {}): Promise<DeliveryDto[]> {
-    return this.tracked(publications, options, (records) => this.publisher.sendAtomically(records));
+    return await this.tracked(publications, options, (records) => this.publisher.sendAtomically(records));
   }
 
   /** A Message as the record the seed writes: its JSON, keyed by `key` or its id, to the messages topic. */

@@ -24,7 +24,10 @@ export class WindowMaxes<T extends string = string> {
   constructor(private readonly labelNames: readonly T[]) {}
 
   record(labels: LabelValues<T>, value: number): void {
-    const key = this.labelNames.map((name) => String(labels[name] ?? '')).join('\u0000');
+    let key = '';
+    for (const name of this.labelNames) {
+      key += `${labels[name] ?? ''}\u0000`;
+    }
     let entry = this.maxes.get(key);
     if (!entry) {
       entry = { labels: { ...labels }, max: new TimeWindowMax() };
