@@ -69,7 +69,7 @@ export function splitsOnRefusal(failure: KafkaSendError): boolean {
  * Failures before a produce request (or of a transaction) that are worth another attempt: not an ACL, nor a
  * missing topic unless the metadata cache still knows it (`topicKnown`).
  */
-export function retriableBeforeRequest(failure: KafkaSendError, topicKnown = false): boolean {
+export function retriableBeforeRequest(failure: KafkaSendError, topicKnown: boolean): boolean {
   return (
     failure.kind === KafkaFailureKind.Retriable ||
     failure.kind === KafkaFailureKind.Unreachable ||

@@ -122,11 +122,13 @@ export class TransactionRunner {
           this.idle.push(producer);
         }
       }
-      const topicsKnown = records.every((record) => this.knows(record.topic));
       if (
         Array.isArray(result) ||
         result.maybeCommitted ||
-        !retriableBeforeRequest(result.error, topicsKnown)
+        !retriableBeforeRequest(
+          result.error,
+          records.every((record) => this.knows(record.topic)),
+        )
       ) {
         return result;
       }
