@@ -135,17 +135,28 @@ export class KafkaPublisher
         );
         return entry;
       });
-      const topics = new Set(records.map((record) => record.topic));
-      for (const topic of topics) {
-        const ofTopic = topics.size === 1 ? pending : pending.filter((p) => p.record.topic === topic);
-        const metadata = this.partitions.cached(topic);
-        if (metadata) {
-          this.enqueue(topic, metadata, ofTopic);
-        } else {
-          void this.enqueueWhenKnown(topic, ofTopic);
-        }
+      const topic = records[0]!.topic;
+      if (records.every((record) => record.topic === topic)) {
+        this.route(topic, pending);
+        return;
+      }
+      for (const each of new Set(records.map((record) => record.topic))) {
+        this.route(
+          each,
+          pending.filter((p) => p.record.topic === each),
+        );
       }
     });
+  }
+
+  /** Queues a topic's records now if its partitions are known, else once they are. */
+  private route(topic: string, pending: PendingRecord[]): void {
+    const metadata = this.partitions.cached(topic);
+    if (metadata) {
+      this.enqueue(topic, metadata, pending);
+    } else {
+      void this.enqueueWhenKnown(topic, pending);
+    }
   }
 
   /** Sends all records in one Kafka transaction: all are acknowledged, or none is written. */

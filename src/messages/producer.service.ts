@@ -20,6 +20,9 @@ function idempotencyId({ key, route }: { key: string; route: string }, index: nu
   return `${sfString(key)};route=${sfString(route)};index=${index}`;
 }
 
+/** The one delivery of a single-record send. */
+const onlyOne = (deliveries: DeliveryDto[]): DeliveryDto => deliveries[0]!;
+
 /** Outside any trace with the SDK off: no span, no headers. */
 const NO_TRACE = { span: NO_SPAN, headers: {} };
 
@@ -105,9 +108,8 @@ export class ProducerService {
   }
 
   /** Sends one record (acks=all, idempotent); resolves once the broker acknowledged it. */
-  async publish(publication: Publication, options: SendOptions = {}): Promise<DeliveryDto> {
-    const [delivery] = await this.tracked([publication], options, (records) => this.publisher.send(records));
-    return delivery!;
+  publish(publication: Publication, options: SendOptions = {}): Promise<DeliveryDto> {
+    return this.tracked([publication], options, (records) => this.publisher.send(records)).then(onlyOne);
   }
 
   /** Sends the records in one Kafka transaction (one topic or several): all are visible, or none. */

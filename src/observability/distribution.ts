@@ -17,27 +17,44 @@ function maxHelp(help: string): string {
   return `${help} (largest of the last 2 minutes)`;
 }
 
+interface Series<T extends string> {
+  labels: LabelValues<T>;
+  max: TimeWindowMax;
+}
+
+/** The labels of a distribution without any (prom-client never changes the object it is given). */
+const NO_LABELS: LabelValues<never> = Object.freeze({});
+
 /** Each series' recent largest sample (TimeWindowMax), by label values: what a `_max` gauge exports. */
 export class WindowMaxes<T extends string = string> {
-  private readonly maxes = new Map<string, { labels: LabelValues<T>; max: TimeWindowMax }>();
+  private readonly maxes = new Map<string, Series<T>>();
+  /** The series of a distribution without labels. */
+  private only?: Series<T>;
 
   constructor(private readonly labelNames: readonly T[]) {}
 
   record(labels: LabelValues<T>, value: number): void {
+    if (this.labelNames.length === 0) {
+      // One series: no key to build.
+      (this.only ??= this.entry('', labels)).max.record(value);
+      return;
+    }
     let key = '';
     for (const name of this.labelNames) {
       key += `${labels[name] ?? ''}\u0000`;
     }
-    let entry = this.maxes.get(key);
-    if (!entry) {
-      entry = { labels: { ...labels }, max: new TimeWindowMax() };
-      this.maxes.set(key, entry);
-    }
-    entry.max.record(value);
+    (this.maxes.get(key) ?? this.entry(key, labels)).max.record(value);
+  }
+
+  private entry(key: string, labels: LabelValues<T>): Series<T> {
+    const entry = { labels: { ...labels }, max: new TimeWindowMax() };
+    this.maxes.set(key, entry);
+    return entry;
   }
 
   clear(): void {
     this.maxes.clear();
+    this.only = undefined;
   }
 
   /** The `_max` gauge's collect: one sample per series, its current max. */
@@ -80,7 +97,7 @@ export class Distribution<T extends string = string> {
   observe(value: number): void;
   observe(labels: LabelValues<T>, value: number): void;
   observe(labelsOrValue: LabelValues<T> | number, sample?: number): void {
-    const labels: LabelValues<T> = typeof labelsOrValue === 'number' ? {} : labelsOrValue;
+    const labels: LabelValues<T> = typeof labelsOrValue === 'number' ? NO_LABELS : labelsOrValue;
     const value = typeof labelsOrValue === 'number' ? labelsOrValue : (sample ?? 0);
     this.histogram.observe(labels, value);
     this.maxes.record(labels, value);
@@ -93,10 +110,11 @@ export class Distribution<T extends string = string> {
   }
 
   /** Starts timing; the returned function observes the seconds elapsed and returns them. */
-  startTimer(labels: LabelValues<T> = {}): () => number {
-    const start = process.hrtime.bigint();
+  startTimer(labels: LabelValues<T> = NO_LABELS): () => number {
+    // performance.now() is monotonic like hrtime, to the microsecond, and allocates no BigInt.
+    const start = performance.now();
     return () => {
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const seconds = (performance.now() - start) / 1000;
       this.observe(labels, seconds);
       return seconds;
     };
