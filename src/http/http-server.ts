@@ -97,7 +97,8 @@ export function createHttpAdapter(config: AppConfig): FastifyAdapter {
     // A socket with no bytes either way is dropped too; later than the request deadline, so a stalled
     // request gets its 408 (Node checks the deadlines once a second) before its socket goes.
     connectionTimeout: http.requestTimeoutMs + 5000,
-    maxRequestsPerSocket: http.maxRequestsPerSocket,
+    // HTTP_MAX_REQUESTS_PER_SOCKET is counted in onRequest (installHttpLayer), not by Node: Node answers
+    // requests pipelined past its limit with a bare 503, outside the documented error shape.
     forceCloseConnections: 'idle',
     return503OnClosing: false,
     // No Nest middleware is used: every per-request step is a Fastify hook (installHttpLayer).
@@ -149,9 +150,10 @@ function queryParameterCount(url: string): number {
  * to requests Node's parser refuses. Refusals throw: Fastify hands them to Nest's exception handler, so
  * AllExceptionsFilter writes every error response.
  *
- * onRequest (after routing, before the body is read): X-Request-Id, Host, transfer coding and URL
- * encoding (request-checks.ts), 405 for a known path with another method, the server span (produce API),
- * the shutdown gate, the query parameter cap, the API key; a route turned off answers 404 first.
+ * onRequest (after routing, before the body is read): X-Request-Id, the connection's request count
+ * (HTTP_MAX_REQUESTS_PER_SOCKET), Host, transfer coding and URL encoding (request-checks.ts), 405 for a
+ * known path with another method, the server span (produce API), the shutdown gate, the query parameter
+ * cap, the API key; a route turned off answers 404 first.
  * preParsing: Content-Encoding decoded (content-coding.ts). Body: JSON only, decoded by its charset
  * (charset.ts), bounded, parsed and shape-checked (json-body.ts), except on routes that take raw bodies
  * (raw-body.ts: /api/events' binary mode). onResponse and onRequestAbort: request-observer.ts.
@@ -169,6 +171,9 @@ export function installHttpLayer(app: INestApplication): void {
   // Connections that close after an answer decided on: a request pipelined behind it is not processed,
   // since its answer could never be sent (a record written for it would be one its client is never told of).
   const closing = new WeakSet<Socket>();
+  // Requests begun on each connection, when HTTP_MAX_REQUESTS_PER_SOCKET limits them.
+  const { maxRequestsPerSocket } = config.http;
+  const begun = new WeakMap<Socket, number>();
 
   const routes: KnownRoute[] = [];
   ROUTES.set(app, routes);
@@ -192,6 +197,16 @@ export function installHttpLayer(app: INestApplication): void {
           ),
         );
         return;
+      }
+      if (maxRequestsPerSocket > 0) {
+        // The last request a connection serves closes it; those pipelined behind it are not processed.
+        const socket = request.raw.socket;
+        const count = (begun.get(socket) ?? 0) + 1;
+        begun.set(socket, count);
+        if (count >= maxRequestsPerSocket) {
+          void reply.header('connection', 'close');
+          closing.add(socket);
+        }
       }
       const template = request.routeOptions.url;
       try {

@@ -1,6 +1,7 @@
 import { connect, Socket } from 'node:net';
 import { RunningApp, startApp } from '../support/app';
 import { eventually } from '../support/eventually';
+import { exchange, parseAnswers } from '../support/raw-http';
 
 const LIVENESS = 'GET /actuator/health/liveness HTTP/1.1\r\nHost: x\r\n\r\n';
 
@@ -100,6 +101,23 @@ describe('kept-alive connections', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 400/);
     expect(outcome).toBe('closed');
     expect(await connection.closedAfter(began, 1000)).toBeLessThan(10000);
+  });
+
+  it('serve HTTP_MAX_REQUESTS_PER_SOCKET requests: the last is answered with Connection: close, and the requests pipelined behind it are not processed (RFC 9112 §9.6)', async () => {
+    const running = await startApp({ HTTP_MAX_REQUESTS_PER_SOCKET: '2' });
+    apps.push(running);
+
+    const result = await exchange(running.url, LIVENESS.repeat(4));
+    const answers = parseAnswers(result.text);
+
+    expect(result.closed).toBe(true);
+    // Node's own limit would answer the third with a bare 503 outside the documented error shape.
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+    expect(answers[0]!.headers.connection).toBe('keep-alive');
+    expect(answers[1]!.headers.connection).toBe('close');
+    // A new connection is served again.
+    const next = await exchange(running.url, LIVENESS.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'));
+    expect(parseAnswers(next.text).map((answer) => answer.status)).toEqual([200]);
   });
 
   it('are closed by the server once idle for HTTP_KEEP_ALIVE_TIMEOUT_MS', async () => {
