@@ -17,6 +17,7 @@ function maxHelp(help: string): string {
   return `${help} (largest of the last 2 minutes)`;
 }
 
+/** One series of a `_max` gauge: its labels and its recent largest sample. */
 interface Series<T extends string> {
   labels: LabelValues<T>;
   max: TimeWindowMax;
