@@ -18,7 +18,7 @@ import { installClientErrorAnswers } from './client-errors';
 import { drainOnClose, installConnectionCap } from './connections';
 import { decodeText } from './charset';
 import { decodedBody } from './content-coding';
-import { checkRequestFraming, pathOf } from './request-checks';
+import { checkRequestFraming, pathOf, routeOf } from './request-checks';
 import { beginObservation, installRequestObserver } from './request-observer';
 import { JSON_CONTENT_TYPE, parseJsonBody } from './json-body';
 import { CLOUDEVENTS_JSON_CONTENT_TYPE, readRawBody, takesRawBody } from './raw-body';
@@ -208,7 +208,7 @@ export function installHttpLayer(app: INestApplication): void {
           closing.add(socket);
         }
       }
-      const template = request.routeOptions.url;
+      const template = routeOf(request).url;
       try {
         checkRequestFraming(request.raw);
       } catch (error) {

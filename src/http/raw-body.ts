@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { ErrorCode, ServiceError } from '../common/errors';
+import { routeOf } from './request-checks';
 
 /**
  * Fastify route config (`@RouteConfig(RAW_BODY)`) of a route that takes any body as bytes: every
@@ -15,7 +16,7 @@ export const CLOUDEVENTS_JSON_CONTENT_TYPE = /^application\/cloudevents(?:-batch
 
 /** Whether the route the router chose takes raw bodies. */
 export function takesRawBody(request: FastifyRequest): boolean {
-  return (request.routeOptions.config as { rawBody?: boolean } | undefined)?.rawBody === true;
+  return (routeOf(request).config as { rawBody?: boolean } | undefined)?.rawBody === true;
 }
 
 function tooLarge(limit: number): ServiceError {

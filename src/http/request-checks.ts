@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { FastifyRequest } from 'fastify';
 import { ErrorCode, ServiceError } from '../common/errors';
 import { checkTransferCoding } from './content-coding';
 
@@ -19,6 +20,17 @@ const VALID_HOST = /^(?:[A-Za-z0-9._~-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]
 export function pathOf(url: string): string {
   const query = url.indexOf('?');
   return query < 0 ? url : url.slice(0, query);
+}
+
+const ROUTE = Symbol('route');
+type Routed = FastifyRequest & { [ROUTE]?: FastifyRequest['routeOptions'] };
+
+/**
+ * The options of the route the router chose for the request (its `url` is the route's template, undefined
+ * when none matched). Read once per request: Fastify's `request.routeOptions` builds a new object each time.
+ */
+export function routeOf(request: FastifyRequest): FastifyRequest['routeOptions'] {
+  return ((request as Routed)[ROUTE] ??= request.routeOptions);
 }
 
 const malformed = (message: string): ServiceError => new ServiceError(ErrorCode.MalformedRequest, message);

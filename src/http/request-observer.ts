@@ -5,7 +5,7 @@ import { logRequest } from '../common/request-log';
 import { AppConfig } from '../config/app-config';
 import { Metrics } from '../observability/metrics';
 import { endSpan } from '../observability/tracing';
-import { pathOf } from './request-checks';
+import { pathOf, routeOf } from './request-checks';
 
 /*
  * What is recorded about each request once it is over: http_server_requests_seconds (Spring's tags), the
@@ -66,7 +66,7 @@ export function outcomeOf(status: number): string {
 export function installRequestObserver(fastify: FastifyInstance, metrics: Metrics, config: AppConfig): void {
   /** http_server_requests_seconds and the server span's end, for an answered or an aborted request. */
   const observe = (request: FastifyRequest, status: number, seconds: number, exception: string): void => {
-    const template = request.routeOptions.url;
+    const template = routeOf(request).url;
     metrics.httpRequests.observe(
       {
         exception,
@@ -103,7 +103,7 @@ export function installRequestObserver(fastify: FastifyInstance, metrics: Metric
   const slowMs = config.log.slowRequestMs;
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const status = reply.statusCode;
-    const template = request.routeOptions.url;
+    const template = routeOf(request).url;
     // Spring's `exception` and `error` tags: the class of what was thrown, `none` when nothing was.
     observe(
       request,

@@ -2,8 +2,9 @@
 
 const NOOP = (): void => {};
 
-interface Deadline {
-  at: number;
+/** One caller's deadline, as `start` returns it: hand it back to `settle`. */
+export interface Deadline {
+  readonly at: number;
   onExpire: () => void;
   settled: boolean;
 }
@@ -11,7 +12,6 @@ interface Deadline {
 /**
  * Deadlines that all have the same length, so they expire in the order they were set: one timer serves
  * every waiting send (a timer and a promise race per request cost more than the send's own bookkeeping).
- * `settle` returns false once the deadline has expired (the caller was already answered).
  */
 export class DeadlineQueue {
   private queue: Deadline[] = [];
@@ -20,22 +20,23 @@ export class DeadlineQueue {
 
   constructor(private readonly timeoutMs: number) {}
 
-  start(onExpire: () => void): { settle(): boolean } {
+  start(onExpire: () => void): Deadline {
     const entry: Deadline = { at: Date.now() + this.timeoutMs, onExpire, settled: false };
     this.queue.push(entry);
     this.timer ??= setTimeout(() => this.expire(), this.timeoutMs);
-    return {
-      settle: (): boolean => {
-        if (entry.settled) {
-          return false;
-        }
-        entry.settled = true;
-        // The entry may wait in the queue behind older ones: let go of the caller's state now.
-        entry.onExpire = NOOP;
-        this.dropSettled();
-        return true;
-      },
-    };
+    return entry;
+  }
+
+  /** The caller was answered before its deadline: true, or false if the deadline had already expired. */
+  settle(entry: Deadline): boolean {
+    if (entry.settled) {
+      return false;
+    }
+    entry.settled = true;
+    // The entry may wait in the queue behind older ones: let go of the caller's state now.
+    entry.onExpire = NOOP;
+    this.dropSettled();
+    return true;
   }
 
   private dropSettled(): void {

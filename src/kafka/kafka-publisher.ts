@@ -126,7 +126,7 @@ export class KafkaPublisher
           estimatedRecordBytes(record),
           Date.now() + timeoutMs,
           (outcome) => {
-            deadline.settle();
+            this.deadlines.settle(deadline);
             outcomes[i] = outcome;
             if (--waiting === 0) {
               resolve(outcomes);

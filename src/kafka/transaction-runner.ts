@@ -72,7 +72,7 @@ export class TransactionRunner {
       // A transaction begins only while its caller waits: one told "not sent" at the deadline never begins.
       const begin = (): boolean => !answered && (begun = true);
       const run = this.attempts(records, deadline, begin).then((result) => {
-        if (!entry.settle()) {
+        if (!this.deadlines.settle(entry)) {
           late?.(Array.isArray(result) ? result : undefined);
           return;
         }

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { onRefusal } from '../common/all-exceptions.filter';
 import { ErrorCode, InvalidInputError, ServiceError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
+import { routeOf } from '../http/request-checks';
 import { IDEMPOTENCY_STORE, IdempotencyStore } from '../idempotency/idempotency-store';
 import { Metrics } from '../observability/metrics';
 
@@ -67,7 +68,7 @@ export class Idempotency {
     fastify.addHook(
       'preHandler',
       (req: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
-        if (req.headers[IDEMPOTENCY_KEY_HEADER] === undefined || !applies(req.routeOptions.url)) {
+        if (req.headers[IDEMPOTENCY_KEY_HEADER] === undefined || !applies(routeOf(req).url)) {
           done();
           return;
         }
@@ -106,7 +107,7 @@ export class Idempotency {
       );
     }
     // Route templates hold no "|", so the first one ends the route.
-    const scope = `${req.routeOptions.url ?? ''}|${key}`;
+    const scope = `${routeOf(req).url ?? ''}|${key}`;
     const fingerprint = createHash('sha256')
       .update(JSON.stringify(req.body ?? null))
       .update('\n')

@@ -18,6 +18,7 @@ import { SendOptionsQuery, SimpleMessageQuery } from './dto/send-options.query';
 import { BatchResultDto, DeliveryDto, SendResultDto } from './dto/send-result.dto';
 import { idempotentSendOf } from './idempotency';
 import { traceContextOf } from '../http/http-server';
+import { routeOf } from '../http/request-checks';
 import { MessageBatchPipe } from './message-batch.pipe';
 import { ProducerService, SendOptions } from './producer.service';
 
@@ -67,7 +68,7 @@ export class MessagesController {
       key,
       requestId: req.id,
       traceContext: traceContextOf(req),
-      idempotency: keyed && { key: keyed.key, route: req.routeOptions.url ?? req.url },
+      idempotency: keyed && { key: keyed.key, route: routeOf(req).url ?? req.url },
       onSettled: keyed && ((deliveries) => keyed.settle(deliveries && answer(deliveries))),
     };
   }
