@@ -29,17 +29,11 @@ const NO_LABELS: LabelValues<never> = Object.freeze({});
 /** Each series' recent largest sample (TimeWindowMax), by label values: what a `_max` gauge exports. */
 export class WindowMaxes<T extends string = string> {
   private readonly maxes = new Map<string, Series<T>>();
-  /** The series of a distribution without labels. */
-  private only?: Series<T>;
 
   constructor(private readonly labelNames: readonly T[]) {}
 
   record(labels: LabelValues<T>, value: number): void {
-    if (this.labelNames.length === 0) {
-      // One series: no key to build.
-      (this.only ??= this.entry('', labels)).max.record(value);
-      return;
-    }
+    // Without labels the key is '': nothing is built.
     let key = '';
     for (const name of this.labelNames) {
       key += `${labels[name] ?? ''}\u0000`;
@@ -55,7 +49,6 @@ export class WindowMaxes<T extends string = string> {
 
   clear(): void {
     this.maxes.clear();
-    this.only = undefined;
   }
 
   /** The `_max` gauge's collect: one sample per series, its current max. */
