@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { EachMessagePayload, Kafka } from 'kafkajs';
-import { ConsumedRecord, ConsumerRunner, ConsumerRunnerOptions } from './consumer-runner';
+import { ConsumedRecord, ConsumerRunner, ConsumerRunnerOptions, FETCH_MAX_WAIT_MS } from './consumer-runner';
 
 /** Just enough of a kafkajs Consumer: records calls and lets a test fire instrumentation events. */
 function fakeConsumer() {
@@ -78,11 +78,13 @@ describe(ConsumerRunner.name, () => {
   });
   afterEach(() => jest.useRealTimers());
 
-  it('joins exactly the configured group, from the earliest offset, with auto-commit off', async () => {
+  it("joins exactly the configured group, from the earliest offset, with auto-commit off and the Java consumer's fetch wait", async () => {
     create().start();
     await new Promise(setImmediate);
 
-    expect(kafka.consumer).toHaveBeenCalledWith(expect.objectContaining({ groupId: GROUP }));
+    expect(kafka.consumer).toHaveBeenCalledWith(
+      expect.objectContaining({ groupId: GROUP, maxWaitTimeInMs: FETCH_MAX_WAIT_MS }),
+    );
     expect(consumers[0]?.subscribe).toHaveBeenCalledWith({ topics: [TOPIC], fromBeginning: true });
     expect(consumers[0]?.run).toHaveBeenCalledWith(expect.objectContaining({ autoCommit: false }));
   });

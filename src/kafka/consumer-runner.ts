@@ -55,6 +55,13 @@ export const CONSUMER_RETRY = {
 };
 export const REBUILD_AFTER_MS = 5000;
 
+/**
+ * How long the broker may hold a fetch while the topic has nothing new: the Java consumer's
+ * fetch.max.wait.ms (500 ms), which Spring Kafka keeps. kafkajs' default is 5 s, and stop() waits for the
+ * fetch in progress, so an idle service took up to 5 s to leave the group and exit.
+ */
+export const FETCH_MAX_WAIT_MS = 500;
+
 /** The offset to commit once a record is finished with: Kafka commits the *next* offset to read. */
 export function nextOffset(record: Pick<ConsumedRecord, 'offset'>): string {
   return (BigInt(record.offset) + 1n).toString();
@@ -105,6 +112,7 @@ export class ConsumerRunner {
     const consumer = this.kafka.consumer({
       groupId,
       allowAutoTopicCreation: false,
+      maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
       retry: { ...CONSUMER_RETRY, restartOnFailure: () => Promise.resolve(!this.stopping) },
     });
     this.consumer = consumer;
