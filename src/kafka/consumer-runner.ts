@@ -57,8 +57,8 @@ export const REBUILD_AFTER_MS = 5000;
 
 /**
  * How long the broker may hold a fetch while the topic has nothing new: the Java consumer's
- * fetch.max.wait.ms (500 ms), which Spring Kafka keeps. kafkajs' default is 5 s, and stop() waits for the
- * fetch in progress, so an idle service took up to 5 s to leave the group and exit.
+ * fetch.max.wait.ms (500 ms), which Spring Kafka keeps. stop() waits for the fetch in progress: with
+ * kafkajs' default of 5 s, an idle service would take up to 5 s to leave its group and exit.
  */
 export const FETCH_MAX_WAIT_MS = 500;
 
