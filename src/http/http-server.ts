@@ -171,6 +171,11 @@ export function installHttpLayer(app: INestApplication): void {
   // Connections that close after an answer decided on: a request pipelined behind it is not processed,
   // since its answer could never be sent (a record written for it would be one its client is never told of).
   const closing = new WeakSet<Socket>();
+  /** The answer closes the connection (Connection: close); what is pipelined behind it is not processed. */
+  const closeAfterAnswer = (request: FastifyRequest, reply: FastifyReply): void => {
+    void reply.header('connection', 'close');
+    closing.add(request.raw.socket);
+  };
   // Requests begun on each connection, when HTTP_MAX_REQUESTS_PER_SOCKET limits them.
   const { maxRequestsPerSocket } = config.http;
   const begun = new WeakMap<Socket, number>();
@@ -204,8 +209,7 @@ export function installHttpLayer(app: INestApplication): void {
         const count = (begun.get(socket) ?? 0) + 1;
         begun.set(socket, count);
         if (count >= maxRequestsPerSocket) {
-          void reply.header('connection', 'close');
-          closing.add(socket);
+          closeAfterAnswer(request, reply);
         }
       }
       const template = routeOf(request).url;
@@ -218,8 +222,7 @@ export function installHttpLayer(app: INestApplication): void {
       // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing; the connection is
       // closed after it, whatever its Connection header says.
       if (request.raw.httpVersion === '1.0' && request.headers['transfer-encoding'] !== undefined) {
-        void reply.header('connection', 'close');
-        closing.add(request.raw.socket);
+        closeAfterAnswer(request, reply);
       }
       if (template === undefined) {
         // No route for this method: a 405 naming the methods there are, if the path has any (RFC 9110 §15.5.6).
@@ -267,8 +270,7 @@ export function installHttpLayer(app: INestApplication): void {
         beginObservation(request, traced.span);
       }
       if (gate.isClosed) {
-        void reply.header('connection', 'close');
-        closing.add(request.raw.socket);
+        closeAfterAnswer(request, reply);
         if (template?.startsWith('/api/')) {
           done(
             new ServiceError(
