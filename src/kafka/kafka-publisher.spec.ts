@@ -389,9 +389,7 @@ describe(KafkaPublisher.name, () => {
     const sent = [sut.send([record(first)])];
     // Arrive while the first request is in flight, in one turn of the event loop.
     sent.push(sut.send([record(other), record(first, 'second')]), sut.send([record(third)]));
-    await jest.advanceTimersByTimeAsync(1);
-    expect(sendBatch).toHaveBeenCalledTimes(1); // the next batch goes 2 ms after the first at the earliest
-    await jest.advanceTimersByTimeAsync(1);
+    await jest.advanceTimersByTimeAsync(0);
 
     // The other keys go together on the free producer; the first key's second record waits for its first.
     const keysOf = (call: number): unknown[] =>
@@ -414,6 +412,39 @@ describe(KafkaPublisher.name, () => {
       'acknowledged',
       'acknowledged',
     ]);
+  });
+
+  it('while records arrive faster than one per 2 ms, the next batch takes another producer 2 ms after the last; slower ones at once', async () => {
+    sut = publisher({ KAFKA_PRODUCER_IN_FLIGHT_PER_PARTITION: '3' });
+    const pending: (() => void)[] = [];
+    sendBatch.mockImplementation(
+      (batch) => new Promise((resolve) => pending.push(() => resolve(answer(partitionOf(batch), '0')))),
+    );
+    const sent = [sut.send([record(keyOn(0, 1))])];
+    await jest.advanceTimersByTimeAsync(1);
+    sent.push(sut.send([record(keyOn(0, 2))])); // 1 ms after the first, but one record in 1 ms is no stream
+    await jest.advanceTimersByTimeAsync(0);
+    expect(sendBatch).toHaveBeenCalledTimes(2);
+    pending.splice(0).forEach((release) => release());
+    await jest.advanceTimersByTimeAsync(0);
+
+    // A stream: 16 records 0.1 ms apart fill the three producers; what waits goes out when they are free.
+    for (let n = 3; n < 19; n += 1) {
+      sent.push(sut.send([record(keyOn(0, n))]));
+      await jest.advanceTimersByTimeAsync(0.1);
+    }
+    pending.splice(0).forEach((release) => release());
+    await jest.advanceTimersByTimeAsync(0);
+    const before = sendBatch.mock.calls.length;
+    // The next record finds that batch in flight and a producer free: it waits 2 ms after the batch.
+    sent.push(sut.send([record(keyOn(0, 19))]));
+    await jest.advanceTimersByTimeAsync(0);
+    expect(sendBatch).toHaveBeenCalledTimes(before);
+    await jest.advanceTimersByTimeAsync(2);
+    expect(sendBatch).toHaveBeenCalledTimes(before + 1);
+    pending.splice(0).forEach((release) => release());
+    await jest.advanceTimersByTimeAsync(0);
+    expect((await Promise.all(sent)).flat().every((o) => o.status === 'acknowledged')).toBe(true);
   });
 
   it('a producer that cannot connect (one node down) takes no batch while the others can: none of its records fails', async () => {

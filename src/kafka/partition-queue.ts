@@ -25,12 +25,21 @@ export interface QueueContext extends SendContext {
 }
 
 /**
- * While a batch of the partition is in flight, the next one takes another lane no sooner than this after
- * the last one went out. A broker that answers within it (one node, no replication wait) keeps one request
- * per partition in flight and its batches grow with load, which costs the least CPU per record; on a
- * cluster whose acks wait for replicas, requests overlap and a record does not wait for the one ahead.
+ * While a batch of the partition is in flight and its records arrive faster than one per this, the next
+ * batch takes another lane no sooner than this after the last one went out. A broker that answers within it
+ * (one node, no replication wait) keeps one request per partition in flight and its batches grow with load,
+ * which costs the least CPU per record; on a cluster whose acks wait for replicas, requests overlap and a
+ * record does not wait for the one ahead. At a slower rate the wait would gather no second record, so a
+ * record takes a free lane at once.
  */
 const LANE_SPACING_MS = 2;
+
+/**
+ * The gap between a queue's records, averaged over about the last eight (exponentially). A gap counts for at
+ * most GAP_CAP_MS, so that after an idle minute a few close records show a fast stream again.
+ */
+const GAP_WEIGHT = 1 / 8;
+const GAP_CAP_MS = 2 * LANE_SPACING_MS;
 
 /** How many waiting records (of keys in flight) a batch passes over at most. */
 const MAX_PASSED = 1024;
@@ -43,8 +52,9 @@ const MAX_PASSED = 1024;
  *
  * Up to one batch per lane is in flight (the Java client's max.in.flight.requests.per.connection): kafkajs'
  * idempotent producer serializes its requests per broker, so a second request in flight needs a second
- * producer. A batch takes a free lane, the least busy one, LANE_SPACING_MS after the last at the earliest;
- * what arrives in the same turn of the event loop goes in one batch. A record whose key has a record in
+ * producer. A batch takes a free lane, the least busy one, at once or, while records arrive faster than one
+ * per LANE_SPACING_MS, LANE_SPACING_MS after the last at the earliest; what arrives in the same turn of the
+ * event loop goes in one batch. A record whose key has a record in
  * flight waits for it, so records with the same key keep their order (with one lane, the partition's order
  * whatever the keys). How a batch gets to the broker is BatchSender's (batch-sender.ts).
  */
@@ -58,6 +68,9 @@ export class PartitionQueue {
   private immediate?: NodeJS.Immediate;
   /** When the last batch went out (performance.now(): monotonic). */
   private lastSent = 0;
+  /** When the last record arrived, and the average gap between records (see GAP_WEIGHT). */
+  private lastArrival = 0;
+  private gap = GAP_CAP_MS;
   /** The batches in flight, by the index of the lane each went out on. */
   private readonly inFlight = new Map<number, Promise<void>>();
   /** The key hashes of the records in flight, with their counts. */
@@ -78,6 +91,9 @@ export class PartitionQueue {
   }
 
   add(record: PendingRecord): void {
+    const now = performance.now();
+    this.gap += (Math.min(now - this.lastArrival, GAP_CAP_MS) - this.gap) * GAP_WEIGHT;
+    this.lastArrival = now;
     if (this.pending.length === 0) {
       this.since = Date.now();
     }
@@ -104,7 +120,7 @@ export class PartitionQueue {
     } else if (this.inFlight.size === 0) {
       this.flush();
     } else {
-      const wait = this.lastSent + LANE_SPACING_MS - performance.now();
+      const wait = this.gap < LANE_SPACING_MS ? this.lastSent + LANE_SPACING_MS - performance.now() : 0;
       if (wait > 0) {
         this.timer ??= setTimeout(() => this.flush(), wait);
       } else {
