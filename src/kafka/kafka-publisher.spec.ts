@@ -122,6 +122,15 @@ describe(KafkaPublisher.name, () => {
     );
   }
 
+  /** Holds every produce request until the test releases it (each answers its partition at offset 0). */
+  function holdBatches(): (() => void)[] {
+    const pending: (() => void)[] = [];
+    sendBatch.mockImplementation(
+      (batch) => new Promise((resolve) => pending.push(() => resolve(answer(partitionOf(batch), '0')))),
+    );
+    return pending;
+  }
+
   beforeAll(() => {
     Logger.overrideLogger(false);
   });
@@ -381,10 +390,7 @@ describe(KafkaPublisher.name, () => {
 
   it('with several requests in flight per partition, a batch takes a free producer, and a key waits for its record in flight', async () => {
     sut = publisher({ KAFKA_PRODUCER_IN_FLIGHT_PER_PARTITION: '2' });
-    const pending: (() => void)[] = [];
-    sendBatch.mockImplementation(
-      (batch) => new Promise((resolve) => pending.push(() => resolve(answer(partitionOf(batch), '0')))),
-    );
+    const pending = holdBatches();
     const [first, other, third] = [keyOn(0, 1), keyOn(0, 2), keyOn(0, 3)];
     const sent = [sut.send([record(first)])];
     // Arrive while the first request is in flight, in one turn of the event loop.
@@ -416,10 +422,7 @@ describe(KafkaPublisher.name, () => {
 
   it('while records arrive faster than one per 2 ms, the next batch takes another producer 2 ms after the last; slower ones at once', async () => {
     sut = publisher({ KAFKA_PRODUCER_IN_FLIGHT_PER_PARTITION: '3' });
-    const pending: (() => void)[] = [];
-    sendBatch.mockImplementation(
-      (batch) => new Promise((resolve) => pending.push(() => resolve(answer(partitionOf(batch), '0')))),
-    );
+    const pending = holdBatches();
     const sent = [sut.send([record(keyOn(0, 1))])];
     await jest.advanceTimersByTimeAsync(1);
     sent.push(sut.send([record(keyOn(0, 2))])); // 1 ms after the first, but one record in 1 ms is no stream
@@ -449,10 +452,7 @@ describe(KafkaPublisher.name, () => {
 
   it('a producer that cannot connect (one node down) takes no batch while the others can: none of its records fails', async () => {
     sut = publisher({ KAFKA_PRODUCER_IN_FLIGHT_PER_PARTITION: '3' }, [0]);
-    const pending: (() => void)[] = [];
-    sendBatch.mockImplementation(
-      (batch) => new Promise((resolve) => pending.push(() => resolve(answer(partitionOf(batch), '0')))),
-    );
+    const pending = holdBatches();
     const sent = [sut.send([record(keyOn(0, 1))])];
     await jest.advanceTimersByTimeAsync(2);
     sent.push(sut.send([record(keyOn(0, 2))]));
@@ -485,10 +485,7 @@ describe(KafkaPublisher.name, () => {
 
   it('with one request in flight per partition, what arrives meanwhile waits and goes out next, in order', async () => {
     sut = publisher({ KAFKA_PRODUCER_IN_FLIGHT_PER_PARTITION: '1' });
-    const pending: (() => void)[] = [];
-    sendBatch.mockImplementation(
-      (batch) => new Promise((resolve) => pending.push(() => resolve(answer(partitionOf(batch), '0')))),
-    );
+    const pending = holdBatches();
     const sent = [sut.send([record(keyOn(0, 1))])];
     sent.push(sut.send([record(keyOn(0, 2)), record(keyOn(0, 3))]));
     await jest.advanceTimersByTimeAsync(1);
