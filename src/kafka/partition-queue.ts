@@ -54,9 +54,9 @@ const MAX_PASSED = 1024;
  * idempotent producer serializes its requests per broker, so a second request in flight needs a second
  * producer. A batch takes a free lane, the least busy one, at once or, while records arrive faster than one
  * per LANE_SPACING_MS, LANE_SPACING_MS after the last at the earliest; what arrives in the same turn of the
- * event loop goes in one batch. A record whose key has a record in
- * flight waits for it, so records with the same key keep their order (with one lane, the partition's order
- * whatever the keys). How a batch gets to the broker is BatchSender's (batch-sender.ts).
+ * event loop goes in one batch. A record whose key has a record in flight waits for it, so records with the
+ * same key keep their order (with one lane, the partition's order whatever the keys). How a batch gets to
+ * the broker is BatchSender's (batch-sender.ts).
  */
 export class PartitionQueue {
   private readonly sender: BatchSender;
