@@ -33,6 +33,10 @@ export function start(options?: StartOptions): Promise<StartedBroker>;
 export function stop(options?: { name?: string; timeoutMs?: number }): Promise<boolean>;
 export function killNow(name?: string): void;
 export function killNode(options: { name?: string; id: number }): Promise<void>;
+/** SIGSTOP: the node answers nothing, its connections stay open (a node cut off or paused). */
+export function freezeNode(options: { name?: string; id: number }): void;
+/** SIGCONT: a frozen node runs on. */
+export function thawNode(options: { name?: string; id: number }): void;
 export function terminateNode(options: { name?: string; id: number; timeoutMs?: number }): Promise<boolean>;
 export function restartNode(options: {
   name?: string;

@@ -440,6 +440,26 @@ async function killNode({ name = 'local', id }) {
 }
 
 /**
+ * Freezes node `id` of cluster `name` (SIGSTOP): its process stops, its sockets stay open and the kernel
+ * still accepts connections for it, but it answers nothing, like a node cut off by the network or stuck in
+ * a long pause. thawNode (SIGCONT) lets it run on.
+ */
+function freezeNode({ name = 'local', id }) {
+  const pid = readPid(clusterNode(name, id).dir);
+  if (!pid || !isAlive(pid)) {
+    throw new Error(`node ${id} of '${name}' is not running`);
+  }
+  signal(pid, 'SIGSTOP');
+}
+
+function thawNode({ name = 'local', id }) {
+  const pid = readPid(clusterNode(name, id).dir);
+  if (pid && isAlive(pid)) {
+    signal(pid, 'SIGCONT');
+  }
+}
+
+/**
  * Stops node `id` of cluster `name` with SIGTERM (a controlled shutdown: the node hands its partitions'
  * leadership over before it exits) and waits for it to exit; SIGKILL after `timeoutMs`.
  */
@@ -548,6 +568,7 @@ async function stopDir(dir, timeoutMs) {
     return false;
   }
   signal(pid, 'SIGTERM');
+  signal(pid, 'SIGCONT'); // a frozen node (freezeNode) acts on SIGTERM only once it runs again
   if (!(await waitForExit(pid, timeoutMs))) {
     signal(pid, 'SIGKILL');
     await waitForExit(pid, STOP_TIMEOUT_MS);
@@ -640,10 +661,16 @@ async function main() {
     }
     case 'kill-node':
     case 'terminate-node':
+    case 'freeze-node':
+    case 'thaw-node':
     case 'restart-node': {
       const id = Number(args.id);
       if (command === 'kill-node') {
         await killNode({ name, id });
+      } else if (command === 'freeze-node') {
+        freezeNode({ name, id });
+      } else if (command === 'thaw-node') {
+        thawNode({ name, id });
       } else if (command === 'terminate-node') {
         await terminateNode({ name, id });
       } else {
@@ -697,7 +724,8 @@ async function main() {
     default:
       console.error(
         'usage: local-kafka.js fetch | start [--port P | --nodes N [--replica-fetch-wait-ms MS]] [--name NAME] | ensure [--brokers B] | stop [--name NAME] | status [--name NAME]\n' +
-          '       | kill-node --id ID | terminate-node --id ID | restart-node --id ID [--name NAME]',
+          '       | kill-node --id ID | terminate-node --id ID | freeze-node --id ID | thaw-node --id ID\n' +
+          '       | restart-node --id ID [--name NAME]',
       );
       process.exitCode = 2;
   }
@@ -710,6 +738,8 @@ module.exports = {
   killNode,
   terminateNode,
   restartNode,
+  freezeNode,
+  thawNode,
   clusterNodes,
   ensureJars,
   answers,

@@ -54,6 +54,6 @@ export function kafkaClientOptions(config: AppConfig): KafkaConfig {
   };
 }
 
-export function createKafkaClient(config: AppConfig): Kafka {
-  return new Kafka(kafkaClientOptions(config));
+export function createKafkaClient(config: AppConfig, overrides: Partial<KafkaConfig> = {}): Kafka {
+  return new Kafka({ ...kafkaClientOptions(config), ...overrides });
 }

@@ -13,6 +13,7 @@ import {
   SEND_ATTEMPT_RETRY,
 } from './kafka.constants';
 import { PartitionResolver } from './partition-resolver';
+import { SendPolicy } from './send-policy';
 import { explicitPartitioner } from './partitioner';
 import { KafkaPublisher } from './kafka-publisher';
 import { SupervisedProducer } from './supervised-producer';
@@ -65,20 +66,21 @@ function supervisedProducer(
     { provide: PRODUCER_OBSERVER, useClass: ProducerMetricsObserver },
     {
       provide: KAFKA_PRODUCER,
-      inject: [KAFKA_CLIENT, AppConfig, PRODUCER_OBSERVER],
+      inject: [AppConfig, PRODUCER_OBSERVER],
       // One idempotent producer per request in flight per partition (KAFKA_PRODUCER_IN_FLIGHT_PER_PARTITION):
       // `idempotent`, `idempotent-1`, … One quick inner retry each (kafkajs requires at least one for
-      // idempotence); send-policy.ts decides everything after it.
-      useFactory: (
-        kafka: Kafka,
-        config: AppConfig,
-        observer: ProducerMetricsObserver,
-      ): SupervisedProducer[] =>
-        Array.from({ length: config.producer.inFlightPerPartition }, (_, i) =>
+      // idempotence); send-policy.ts decides everything after it, including how long a request of theirs
+      // may go unanswered (their own client's request timeout).
+      useFactory: (config: AppConfig, observer: ProducerMetricsObserver): SupervisedProducer[] => {
+        const kafka = createKafkaClient(config, {
+          requestTimeout: new SendPolicy(config).requestTimeoutMs,
+        });
+        return Array.from({ length: config.producer.inFlightPerPartition }, (_, i) =>
           supervisedProducer(kafka, config, observer, i === 0 ? 'idempotent' : `idempotent-${i}`, {
             retry: { ...SEND_ATTEMPT_RETRY, retries: 1 },
           }),
-        ),
+        );
+      },
     },
     {
       // The pool behind atomic batches: transactional ids <transactionalId>-0 … -<n-1>.

@@ -17,7 +17,7 @@
 // - a metadata response no longer fails as a whole on one partition's error (a partition without a leader).
 // The performance changes are checked by what they do (allocations, steps), never by time.
 // Against the real broker: test/batch.e2e-spec.ts (lookups) and test/failover/ (nothing doubled).
-import { KafkaJSProtocolError } from 'kafkajs';
+import { KafkaJSProtocolError, KafkaJSRequestTimeoutError } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
 
 type Encoded = { buffer: Buffer };
@@ -422,6 +422,106 @@ describe("kafkajs sendMessages retrying while one broker's send is still in flig
       { nodeId: 2, firstSequence: 0 },
       { nodeId: 2, firstSequence: 0 },
     ]);
+  });
+});
+
+describe('kafkajs sendMessages when a broker does not answer within the request timeout', () => {
+  it("drops that broker and asks for metadata again before the retry, which goes to the partition's new leader", async () => {
+    const produced: { nodeId: number; firstSequence: number }[] = [];
+    const removed: { host: string; port: number }[] = [];
+    let leader = 1;
+    // Broker 1 stays silent (a frozen node): its request times out. Meanwhile the cluster moved partition
+    // 0 to broker 2, which only a fresh metadata request tells.
+    const broker = (nodeId: number) => ({
+      nodeId,
+      produce: ({
+        topicData,
+      }: {
+        topicData: { partitions: { partition: number; firstSequence: number }[] }[];
+      }) => {
+        const { partition, firstSequence } = topicData[0]!.partitions[0]!;
+        produced.push({ nodeId, firstSequence });
+        if (nodeId === 1) {
+          return Promise.reject(
+            new KafkaJSRequestTimeoutError('Request Produce(key: 0, version: 7) timed out', {
+              broker: `127.0.0.1:900${nodeId}`,
+              clientId: 'test',
+              correlationId: 1,
+              createdAt: 0,
+              sentAt: 0,
+              pendingDuration: 0,
+            }),
+          );
+        }
+        return Promise.resolve({
+          topics: [{ topicName: 't', partitions: [{ partition, errorCode: 0, baseOffset: '5' }] }],
+        });
+      },
+    });
+    const brokers = [broker(1), broker(2)];
+    const cluster = {
+      refreshMetadataIfNecessary: () => Promise.resolve(),
+      refreshMetadata: () => {
+        leader = 2;
+        return Promise.resolve();
+      },
+      removeBroker: (address: { host: string; port: number }) => void removed.push(address),
+      addMultipleTargetTopics: () => Promise.resolve(),
+      isConnected: () => true,
+      findTopicPartitionMetadata: () => [{ partitionId: 0, leader }],
+      findLeaderForPartitions: (_topic: string, partitions: string[]) => ({
+        [leader]: partitions.map(Number),
+      }),
+      findBroker: ({ nodeId }: { nodeId: number }) => Promise.resolve(brokers[nodeId - 1]),
+    };
+    const eosManager = createEosManager({ logger: silent, cluster, transactional: false });
+    (eosManager as unknown as { getProducerId: () => number }).getProducerId = () => 7;
+    const send = createSendMessages({
+      logger: silent,
+      cluster,
+      partitioner: () => 0,
+      eosManager,
+      retrier: createRetry({ retries: 1, initialRetryTime: 5, factor: 0 }),
+    });
+
+    const answer = await send({
+      acks: -1,
+      timeout: 1000,
+      topicMessages: [{ topic: 't', messages: [{ key: 'k', value: 'v' }] }],
+    });
+
+    expect(removed).toEqual([{ host: '127.0.0.1', port: 9001 }]);
+    // The same batch, unchanged (sequence 0 again), to the new leader.
+    expect(produced).toEqual([
+      { nodeId: 1, firstSequence: 0 },
+      { nodeId: 2, firstSequence: 0 },
+    ]);
+    expect(answer).toEqual([expect.objectContaining({ partition: 0, baseOffset: '5' })]);
+  });
+
+  it('closes the connection of a broker it drops, so none stays open behind it', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const BrokerPool = require('kafkajs/src/cluster/brokerPool') as new (options: object) => {
+      brokers: Record<number, unknown>;
+      seedBroker: unknown;
+      removeBroker(address: { host: string; port: number }): void;
+    };
+    const pool = new BrokerPool({ connectionPoolBuilder: {}, logger: silent, retry: {} });
+    const broker = (nodeId: number) => ({
+      nodeId,
+      connectionPool: { host: '127.0.0.1', port: 9000 + nodeId },
+      disconnect: jest.fn(() => Promise.resolve()),
+    });
+    const [one, two] = [broker(1), broker(2)];
+    pool.brokers = { 1: one, 2: two };
+    pool.seedBroker = one;
+
+    pool.removeBroker({ host: '127.0.0.1', port: 9001 });
+
+    expect(Object.keys(pool.brokers)).toEqual(['2']);
+    expect(pool.seedBroker).toBe(two);
+    expect(one.disconnect).toHaveBeenCalledTimes(1);
+    expect(two.disconnect).not.toHaveBeenCalled();
   });
 });
 

@@ -24,8 +24,9 @@ import { rejectsProducerState } from './kafka-errors';
  *   - `producer-rejected`: the broker refused the producer's sequence number or epoch. Nothing was
  *     appended; the producer is rebuilt (a new producer id, as the Java client bumps its epoch) and the
  *     batch is sent once more on it.
- *   - `maybe-appended`: anything else (timeout, lost connection, leader change, not enough replicas): the
- *     broker may hold the batch. It is resent **unchanged** (same producer id, same sequence numbers,
+ *   - `maybe-appended`: anything else (timeout, lost connection, leader change, not enough replicas, no
+ *     answer within requestTimeoutMs, after which kafkajs drops that node): the broker may hold the
+ *     batch. It is resent **unchanged** (same producer id, same sequence numbers,
  *     which kafkajs rolls back on a failed request), so a broker that already appended it answers with the
  *     first offset instead of writing it twice; 100 ms between resends, doubling, at most 1 s, as long as an
  *     attempt can start RESEND_RESERVE_MS before the deadline. Given up, the batch's outcome is unknown and
@@ -90,6 +91,9 @@ export function unknownUntilDeadline(failure: KafkaSendError, topic: string): Ka
 /** The wait between attempts (setTimeout, so Jest's fake timers drive it; node:timers/promises is not). */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** How much later than the broker's own acks timeout its answer may come (queueing, a GC pause). */
+const ANSWER_SLACK_MS = 1000;
+
 const RESEND_INITIAL_MS = 100;
 const RESEND_MAX_MS = 1000;
 /**
@@ -113,6 +117,18 @@ export class SendPolicy {
    */
   get ackTimeoutMs(): number {
     return Math.min(this.config.kafka.requestTimeoutMs, Math.ceil(this.deadlineMs / 4));
+  }
+
+  /**
+   * A request of the idempotent producers unanswered this long is given up (kafkajs' request timeout for
+   * them): the broker answers a produce request within ackTimeoutMs, so silence beyond it and
+   * ANSWER_SLACK_MS means a frozen or cut-off node. Its batch counts as `maybe-appended`, and kafkajs drops
+   * that node and asks another for metadata (patches/), as the Java client's NetworkClient disconnects a
+   * node at its request timeout: a partition whose leader froze reaches the new leader once the controller
+   * has moved it, not when the frozen node comes back.
+   */
+  get requestTimeoutMs(): number {
+    return this.ackTimeoutMs + ANSWER_SLACK_MS;
   }
 
   /** Delay before resend number `resend` (1, 2, …) of an unchanged batch, or of a metadata look-up. */

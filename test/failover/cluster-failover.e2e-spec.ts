@@ -159,6 +159,16 @@ function undocumentedFailures({ result }: Scenario): string[] {
     .map((t) => `${t.status} ${t.code ?? ''}`);
 }
 
+/** The `n`th key of `topic` whose records go to `partition` (of 3), as the service's partitioner picks it. */
+function keyFor(topic: string, partition: number, n: number): string {
+  for (let i = 0; ; i++) {
+    const key = `${topic}-p${partition}-${n}-${i}`;
+    if (partitionForKey(key, 3) === partition) {
+      return key;
+    }
+  }
+}
+
 function percentile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }
@@ -222,6 +232,110 @@ describe('failover on a 3-node KRaft cluster (replication factor 3, min.insync.r
     expect(last.length).toBeGreaterThan(0);
     expect(last.filter((t) => t.status !== 200)).toEqual([]);
   }, 90_000);
+
+  it('the leader frozen (SIGSTOP, its connections open): its partition reaches the new leader while the node is still frozen, every caller gets 200, nothing lost or doubled', async () => {
+    const topic = uniqueTopic('failover-frozen');
+    const running = await startApp({
+      KAFKA_BROKERS: cluster.bootstrap,
+      KAFKA_TOPIC: topic,
+      KAFKA_TOPIC_REPLICATION_FACTOR: '3',
+      KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '2',
+      SEND_TIMEOUT_MS: String(SEND_TIMEOUT_MS),
+    });
+    // Open-model probes: one request per partition every 100 ms, each keyed to its partition, none waiting
+    // for another, so a stuck partition cannot slow the probes of the others.
+    const answers: {
+      partition: number;
+      key: string;
+      startedAt: number;
+      at: number;
+      status: number;
+      code?: string;
+    }[] = [];
+    const pending: Promise<void>[] = [];
+    let probing = true;
+    const probes = (async () => {
+      for (let n = 0; probing; n++) {
+        for (const partition of [0, 1, 2]) {
+          const key = keyFor(topic, partition, n);
+          const startedAt = Date.now();
+          pending.push(
+            post(`${running.url}/api/messages/simple?content=${key}&key=${key}`).then(
+              (answer) =>
+                void answers.push({
+                  partition,
+                  key,
+                  startedAt,
+                  at: Date.now(),
+                  status: answer.status,
+                  code: answer.body.code as string | undefined,
+                }),
+              () => void answers.push({ partition, key, startedAt, at: Date.now(), status: 0 }),
+            ),
+          );
+        }
+        await sleep(100);
+      }
+    })();
+    let leader = 0;
+    let frozenAt = 0;
+    let thawedAt = 0;
+    try {
+      await sleep(2000);
+      leader = await leaderOf(topic, 0);
+      frozenAt = Date.now();
+      localKafka.freezeNode({ name, id: leader });
+      // The controller fences the silent node after 3 s (broker.session.timeout.ms here) and elects new
+      // leaders; the service gives up a produce request unanswered for the acks timeout and 1 s (3.5 s).
+      await sleep(14_000);
+    } finally {
+      localKafka.thawNode({ name, id: leader });
+      thawedAt = Date.now();
+    }
+    await sleep(3000);
+    probing = false;
+    await probes;
+    await Promise.all(pending);
+    await running.close();
+
+    const late = (from: number) =>
+      answers.filter((a) => a.startedAt >= frozenAt + from && a.startedAt <= thawedAt - 2000);
+    process.stderr.write(
+      `\nnode ${leader} (leader of partition 0) frozen for ${thawedAt - frozenAt} ms: ` +
+        [0, 1, 2]
+          .map((partition) => {
+            const times = answers
+              .filter((a) => a.partition === partition && a.startedAt >= frozenAt)
+              .map((a) => a.at - a.startedAt)
+              .sort((a, b) => a - b);
+            return `partition ${partition} n=${times.length} p50=${percentile(times, 0.5)} max=${times[times.length - 1]} ms`;
+          })
+          .join('; ') +
+        '\n',
+    );
+    expect(answers.length).toBeGreaterThan(400);
+    // Every caller hears 200, within the deadline: the cluster moved the leadership well inside it.
+    expect(
+      answers.filter((a) => a.status !== 200).map((a) => `${a.partition}: ${a.status} ${a.code ?? ''}`),
+    ).toEqual([]);
+    expect(Math.max(...answers.map((a) => a.at - a.startedAt))).toBeLessThan(SEND_TIMEOUT_MS + 1000);
+    // Not held until the node came back: requests begun 8 s into the freeze (fenced after 3 s, a produce
+    // request given up after 3.5 s, twice) were answered while it was still frozen, on every partition.
+    const afterFailover = late(8000);
+    expect(afterFailover.length).toBeGreaterThan(30);
+    expect(
+      afterFailover
+        .filter((a) => a.at >= thawedAt)
+        .map((a) => `${a.partition} after ${a.at - a.startedAt} ms`),
+    ).toEqual([]);
+    expect(new Set(afterFailover.map((a) => a.partition))).toEqual(new Set([0, 1, 2]));
+    expect(
+      await notOnTheTopicOnce(
+        topic,
+        answers.map((a) => a.key),
+      ),
+    ).toEqual([]);
+  }, 120_000);
 
   it('batches while their transaction coordinator is killed: they commit again on the new one, nothing lost or doubled', async () => {
     const topic = uniqueTopic('failover-txn');
@@ -307,21 +421,13 @@ describe('failover on a 3-node KRaft cluster (replication factor 3, min.insync.r
       waitForLeaders: true,
     });
     await admin.disconnect();
-    const keyFor = (partition: number, n: number): string => {
-      for (let i = 0; ; i++) {
-        const key = `${topic}-p${partition}-${n}-${i}`;
-        if (partitionForKey(key, 3) === partition) {
-          return key;
-        }
-      }
-    };
     const running = await startApp({
       KAFKA_BROKERS: cluster.bootstrap,
       KAFKA_TOPIC: topic,
       SEND_TIMEOUT_MS: String(SEND_TIMEOUT_MS),
     });
     const send = async (partition: number, n: number) => {
-      const key = keyFor(partition, n);
+      const key = keyFor(topic, partition, n);
       const began = Date.now();
       const answer = await post(`${running.url}/api/messages/simple?content=${key}&key=${key}`);
       return {
@@ -379,7 +485,7 @@ describe('failover on a 3-node KRaft cluster (replication factor 3, min.insync.r
       const started = await startApp({ KAFKA_BROKERS: cluster.bootstrap, KAFKA_TOPIC: topic });
       try {
         for (const partition of [1, 2]) {
-          const key = keyFor(partition, 300);
+          const key = keyFor(topic, partition, 300);
           const answer = await post(`${started.url}/api/messages/simple?content=${key}&key=${key}`);
           expect(answer.status).toBe(200);
           acknowledged.push(key);
