@@ -18,6 +18,13 @@ export class KafkaClusterHealth implements ComponentHealthIndicator {
   private readonly logger = new Logger(KafkaClusterHealth.name);
   private last?: { at: number; component: HealthComponent };
   private inFlight?: Promise<HealthComponent>;
+  /**
+   * The describeCluster request itself, kept until kafkajs settles it even when a check stopped waiting
+   * for it at HEALTH_TIMEOUT_MS: the next check waits on it instead of asking again. A broker that stopped
+   * answering thus gets one request, which kafkajs gives up after its request timeout and then asks
+   * another broker (patches/), so the component is UP again a moment later.
+   */
+  private describing?: Promise<Awaited<ReturnType<Admin['describeCluster']>>>;
 
   constructor(
     @Inject(KAFKA_ADMIN) private readonly admin: Admin,
@@ -51,10 +58,13 @@ export class KafkaClusterHealth implements ComponentHealthIndicator {
     });
     let component: HealthComponent;
     try {
-      const cluster = await Promise.race([
-        this.admin.connect().then(() => this.admin.describeCluster()),
-        timeout,
-      ]);
+      this.describing ??= this.admin
+        .connect()
+        .then(() => this.admin.describeCluster())
+        .finally(() => {
+          this.describing = undefined;
+        });
+      const cluster = await Promise.race([this.describing, timeout]);
       component = {
         status: 'UP',
         details: {

@@ -49,6 +49,16 @@ function supervisedProducer(
 }
 
 /**
+ * The client of the single-message producers and of the admin (metadata, the health check, topics): a
+ * broker silent for SendPolicy.requestTimeoutMs is given up and dropped (send-policy.ts), so one frozen node
+ * holds up neither the sends to other leaders nor the health check. Transactions and consumers use
+ * KAFKA_CLIENT (KAFKA_REQUEST_TIMEOUT_MS).
+ */
+function quickClient(config: AppConfig): Kafka {
+  return createKafkaClient(config, { requestTimeout: new SendPolicy(config).requestTimeoutMs });
+}
+
+/**
  * Owns kafkajs: the client, the idempotent and transactional producers, the admin (topic provisioning,
  * metadata) and consumers (ConsumerRunner: handler called, record committed after it returns). The only
  * module that imports kafkajs; the rest of the service talks to KafkaPublisher, TopicProvisioner and
@@ -60,8 +70,8 @@ function supervisedProducer(
     { provide: KAFKA_CLIENT, inject: [AppConfig], useFactory: createKafkaClient },
     {
       provide: KAFKA_ADMIN,
-      inject: [KAFKA_CLIENT],
-      useFactory: (kafka: Kafka): Admin => kafka.admin({ retry: SEND_ATTEMPT_RETRY }),
+      inject: [AppConfig],
+      useFactory: (config: AppConfig): Admin => quickClient(config).admin({ retry: SEND_ATTEMPT_RETRY }),
     },
     { provide: PRODUCER_OBSERVER, useClass: ProducerMetricsObserver },
     {
@@ -69,12 +79,9 @@ function supervisedProducer(
       inject: [AppConfig, PRODUCER_OBSERVER],
       // One idempotent producer per request in flight per partition (KAFKA_PRODUCER_IN_FLIGHT_PER_PARTITION):
       // `idempotent`, `idempotent-1`, … One quick inner retry each (kafkajs requires at least one for
-      // idempotence); send-policy.ts decides everything after it, including how long a request of theirs
-      // may go unanswered (their own client's request timeout).
+      // idempotence); send-policy.ts decides everything after it.
       useFactory: (config: AppConfig, observer: ProducerMetricsObserver): SupervisedProducer[] => {
-        const kafka = createKafkaClient(config, {
-          requestTimeout: new SendPolicy(config).requestTimeoutMs,
-        });
+        const kafka = quickClient(config);
         return Array.from({ length: config.producer.inFlightPerPartition }, (_, i) =>
           supervisedProducer(kafka, config, observer, i === 0 ? 'idempotent' : `idempotent-${i}`, {
             retry: { ...SEND_ATTEMPT_RETRY, retries: 1 },

@@ -498,30 +498,93 @@ describe('kafkajs sendMessages when a broker does not answer within the request 
     ]);
     expect(answer).toEqual([expect.objectContaining({ partition: 0, baseOffset: '5' })]);
   });
+});
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const BrokerPool = require('kafkajs/src/cluster/brokerPool') as new (options: object) => {
+  brokers: Record<number, PoolBroker>;
+  seedBroker: PoolBroker;
+  removeBroker(address: { host: string; port: number }): void;
+  refreshMetadata(topics: string[]): Promise<void>;
+  withBroker<T>(callback: (args: { nodeId: string; broker: PoolBroker }) => Promise<T>): Promise<T | null>;
+};
+
+interface PoolBroker {
+  nodeId: number;
+  connectionPool: { host: string; port: number };
+  isConnected: () => boolean;
+  connect: jest.Mock;
+  disconnect: jest.Mock;
+  metadata: jest.Mock;
+}
+
+/** A broker pool of brokers 1 (connected, silent: its requests time out) and 2 (answering). */
+function poolWithSilentBroker() {
+  const timedOut = () =>
+    Promise.reject(
+      new KafkaJSRequestTimeoutError('Request Metadata(key: 3, version: 6) timed out', {
+        broker: '127.0.0.1:9001',
+        clientId: 'test',
+        correlationId: 1,
+        createdAt: 0,
+        sentAt: 0,
+        pendingDuration: 0,
+      }),
+    );
+  const broker = (nodeId: number, metadata: () => Promise<unknown>): PoolBroker => ({
+    nodeId,
+    connectionPool: { host: '127.0.0.1', port: 9000 + nodeId },
+    isConnected: () => nodeId === 1,
+    connect: jest.fn(() => Promise.resolve()),
+    disconnect: jest.fn(() => Promise.resolve()),
+    metadata: jest.fn(metadata),
+  });
+  const silentOne = broker(1, timedOut);
+  const two = broker(2, () =>
+    Promise.resolve({ brokers: [{ nodeId: 2, host: '127.0.0.1', port: 9002 }], topicMetadata: [] }),
+  );
+  const pool = new BrokerPool({ connectionPoolBuilder: {}, logger: silent, retry: { retries: 0 } });
+  pool.brokers = { 1: silentOne, 2: two };
+  pool.seedBroker = silentOne;
+  return { pool, silentOne, two };
+}
+
+describe('kafkajs broker pool with a broker silent past the request timeout', () => {
   it('closes the connection of a broker it drops, so none stays open behind it', () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const BrokerPool = require('kafkajs/src/cluster/brokerPool') as new (options: object) => {
-      brokers: Record<number, unknown>;
-      seedBroker: unknown;
-      removeBroker(address: { host: string; port: number }): void;
-    };
-    const pool = new BrokerPool({ connectionPoolBuilder: {}, logger: silent, retry: {} });
-    const broker = (nodeId: number) => ({
-      nodeId,
-      connectionPool: { host: '127.0.0.1', port: 9000 + nodeId },
-      disconnect: jest.fn(() => Promise.resolve()),
-    });
-    const [one, two] = [broker(1), broker(2)];
-    pool.brokers = { 1: one, 2: two };
-    pool.seedBroker = one;
+    const { pool, silentOne, two } = poolWithSilentBroker();
 
     pool.removeBroker({ host: '127.0.0.1', port: 9001 });
 
     expect(Object.keys(pool.brokers)).toEqual(['2']);
     expect(pool.seedBroker).toBe(two);
-    expect(one.disconnect).toHaveBeenCalledTimes(1);
+    expect(silentOne.disconnect).toHaveBeenCalledTimes(1);
     expect(two.disconnect).not.toHaveBeenCalled();
+  });
+
+  it('drops it when a metadata refresh timed out on it, so the next refresh asks another broker', async () => {
+    const { pool, silentOne, two } = poolWithSilentBroker();
+
+    await expect(pool.refreshMetadata([])).rejects.toThrow('timed out');
+    await pool.refreshMetadata([]);
+
+    expect(silentOne.metadata).toHaveBeenCalledTimes(1);
+    expect(silentOne.disconnect).toHaveBeenCalledTimes(1);
+    expect(two.metadata).toHaveBeenCalledTimes(1);
+  });
+
+  it('drops it when a request on it timed out in withBroker (the admin metadata), so it is tried once only', async () => {
+    const { pool, silentOne, two } = poolWithSilentBroker();
+
+    for (let i = 0; i < 20; i++) {
+      await expect(
+        pool.withBroker(({ broker }) => broker.metadata() as Promise<unknown>),
+      ).resolves.toBeTruthy();
+    }
+
+    // withBroker tries the brokers in a random order: unpatched, the silent one first about half the time.
+    expect(silentOne.metadata).toHaveBeenCalledTimes(1);
+    expect(Object.keys(pool.brokers)).toEqual(['2']);
+    expect(two.metadata).toHaveBeenCalledTimes(20);
   });
 });
 
