@@ -1,7 +1,9 @@
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { Admin } from 'kafkajs';
 import { AppConfig } from '../config/app-config';
-import { KafkaClusterHealth } from './kafka-health';
+import { KafkaClusterHealth, KafkaProducerHealth } from './kafka-health';
+import { KafkaPublisher } from './kafka-publisher';
+import { TopicProvisioner } from './topic-provisioner';
 
 type Described = Awaited<ReturnType<Admin['describeCluster']>>;
 
@@ -24,5 +26,37 @@ describe(KafkaClusterHealth.name, () => {
 
     expect(await second).toMatchObject({ status: 'UP', details: { brokerCount: 1, controllerId: 2 } });
     expect(describeCluster).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe(KafkaProducerHealth.name, () => {
+  function health(connected: boolean) {
+    const publisher = { producerConnected: connected, reconnect: jest.fn() };
+    const cluster = { cluster: () => Promise.resolve({ status: 'UP' }) };
+    const indicator = new KafkaProducerHealth(
+      publisher as unknown as KafkaPublisher,
+      { provisioned: true } as TopicProvisioner,
+      cluster as unknown as KafkaClusterHealth,
+      new HealthIndicatorService(),
+    );
+    return { indicator, publisher };
+  }
+
+  it('is UP while the publisher can send, and leaves its producers alone', async () => {
+    const { indicator, publisher } = health(true);
+
+    expect(await indicator.isHealthy('kafkaProducer')).toMatchObject({
+      kafkaProducer: { status: 'up', connected: true, topicsProvisioned: true },
+    });
+    expect(publisher.reconnect).not.toHaveBeenCalled();
+  });
+
+  it('is DOWN while no producer is connected, and asks them to connect when the cluster answers', async () => {
+    const { indicator, publisher } = health(false);
+
+    expect(await indicator.isHealthy('kafkaProducer')).toMatchObject({
+      kafkaProducer: { status: 'down', connected: false, topicsProvisioned: true },
+    });
+    expect(publisher.reconnect).toHaveBeenCalledTimes(1);
   });
 });

@@ -4,8 +4,7 @@ import { Admin } from 'kafkajs';
 import { AppConfig } from '../config/app-config';
 import { ComponentHealthIndicator, HealthComponent, report } from '../observability/health-indicator';
 import { KafkaPublisher } from './kafka-publisher';
-import { KAFKA_ADMIN, KAFKA_PRODUCER } from './kafka.constants';
-import { SupervisedProducer } from './supervised-producer';
+import { KAFKA_ADMIN } from './kafka.constants';
 import { TopicProvisioner } from './topic-provisioner';
 
 /**
@@ -89,14 +88,14 @@ export class KafkaClusterHealth implements ComponentHealthIndicator {
 }
 
 /**
- * The `kafkaProducer` health component: the idempotent producer. A producer that is not connected while the
- * cluster answers is nudged to connect (bounded and coalesced by SupervisedProducer), so readiness cannot
- * wait forever for a send that an unready instance would never receive.
+ * The `kafkaProducer` health component: the single-message producers, UP while one of them is connected
+ * (KafkaPublisher.producerConnected). Producers that are not connected while the cluster answers are nudged
+ * to connect (bounded and coalesced by SupervisedProducer), so readiness cannot wait forever for a send
+ * that an unready instance would never receive.
  */
 @Injectable()
 export class KafkaProducerHealth implements ComponentHealthIndicator {
   constructor(
-    @Inject(KAFKA_PRODUCER) private readonly producer: SupervisedProducer,
     private readonly publisher: KafkaPublisher,
     private readonly topics: TopicProvisioner,
     private readonly cluster: KafkaClusterHealth,
@@ -106,7 +105,7 @@ export class KafkaProducerHealth implements ComponentHealthIndicator {
   async isHealthy(key: string): Promise<HealthIndicatorResult> {
     const connected = this.publisher.producerConnected;
     if (!connected && (await this.cluster.cluster()).status === 'UP') {
-      this.producer.get().catch(() => undefined);
+      this.publisher.reconnect();
     }
     return report(this.indicators.check(key), connected ? 'UP' : 'DOWN', {
       connected,

@@ -96,6 +96,7 @@ describe(KafkaPublisher.name, () => {
     const lanes = Array.from({ length: config.producer.inFlightPerPartition }, (_, lane) => ({
       ...producers,
       isUnreachable: unreachable.includes(lane),
+      isConnected: producers.isConnected && !unreachable.includes(lane),
       get: () =>
         unreachable.includes(lane)
           ? Promise.reject(kafkaUnreachable())
@@ -163,6 +164,11 @@ describe(KafkaPublisher.name, () => {
     await jest.advanceTimersByTimeAsync(ms);
     return result;
   }
+
+  it('counts as connected while one of its producers is: the others carry every partition meanwhile', () => {
+    expect(publisher({}, [0, 1, 2, 3]).producerConnected).toBe(true);
+    expect(publisher({}, [0, 1, 2, 3, 4]).producerConnected).toBe(false);
+  });
 
   it("gives each record its partition's base offset plus its place in the batch, one produce request per partition", async () => {
     sendBatch.mockImplementation((batch) =>

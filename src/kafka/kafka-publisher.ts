@@ -106,8 +106,22 @@ export class KafkaPublisher
     }
   }
 
+  /**
+   * Whether it can send: at least one of its producers is connected. A producer that cannot connect (its
+   * seed broker silent, say) takes a batch only when none can (partition-queue.ts), so the others carry
+   * every partition meanwhile.
+   */
   get producerConnected(): boolean {
-    return this.lanes.every((lane) => lane.isConnected);
+    return this.lanes.some((lane) => lane.isConnected);
+  }
+
+  /** Asks each producer that is not connected to connect (coalesced and bounded by SupervisedProducer). */
+  reconnect(): void {
+    for (const lane of this.lanes) {
+      if (!lane.isConnected) {
+        lane.get().catch(() => undefined);
+      }
+    }
   }
 
   /** Sends each record idempotently (acks=all); one outcome per record, in order. */

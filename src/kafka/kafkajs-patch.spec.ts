@@ -561,6 +561,52 @@ describe('kafkajs broker pool with a broker silent past the request timeout', ()
     expect(two.disconnect).not.toHaveBeenCalled();
   });
 
+  it('connects through another seed broker when the first one accepted the connection but never answered', async () => {
+    const silentSeed = { host: '127.0.0.1', port: 9001 };
+    const liveSeed = { host: '127.0.0.1', port: 9002 };
+    const seeds = [silentSeed, liveSeed];
+    const pool = new BrokerPool({
+      connectionPoolBuilder: { build: () => Promise.resolve(seeds.shift()) },
+      logger: silent,
+      retry: { retries: 2, initialRetryTime: 1 },
+    }) as unknown as {
+      connect(): Promise<void>;
+      createBroker: (options: { connectionPool: { port: number } }) => unknown;
+    };
+    const created: { connectionPool: { port: number }; connect: jest.Mock; disconnect: jest.Mock }[] = [];
+    pool.createBroker = ({ connectionPool }: { connectionPool: { port: number } }) => {
+      const seed = {
+        connectionPool,
+        isConnected: () => false,
+        connect: jest.fn(() =>
+          connectionPool.port === 9001
+            ? Promise.reject(
+                new KafkaJSRequestTimeoutError('Request ApiVersions(key: 18, version: 2) timed out', {
+                  broker: '127.0.0.1:9001',
+                  clientId: 'test',
+                  correlationId: 0,
+                  createdAt: 0,
+                  sentAt: 0,
+                  pendingDuration: 0,
+                }),
+              )
+            : Promise.resolve(),
+        ),
+        disconnect: jest.fn(() => Promise.resolve()),
+      };
+      created.push(seed);
+      return seed;
+    };
+
+    await pool.connect();
+
+    expect(created.map((seed) => [seed.connectionPool.port, seed.connect.mock.calls.length])).toEqual([
+      [9001, 1],
+      [9002, 1],
+    ]);
+    expect(created[0]!.disconnect).toHaveBeenCalledTimes(1);
+  });
+
   it('drops it when a metadata refresh timed out on it, so the next refresh asks another broker', async () => {
     const { pool, silentOne, two } = poolWithSilentBroker();
 
