@@ -89,9 +89,9 @@ export class KafkaClusterHealth implements ComponentHealthIndicator {
 
 /**
  * The `kafkaProducer` health component: the single-message producers, UP while one of them is connected
- * (KafkaPublisher.producerConnected). Producers that are not connected while the cluster answers are nudged
- * to connect (bounded and coalesced by SupervisedProducer), so readiness cannot wait forever for a send
- * that an unready instance would never receive.
+ * (KafkaPublisher.producerConnected). When none is while the cluster answers, they are nudged to connect
+ * (bounded and coalesced by SupervisedProducer), so readiness cannot wait forever for a send that an
+ * unready instance would never receive.
  */
 @Injectable()
 export class KafkaProducerHealth implements ComponentHealthIndicator {

@@ -26,12 +26,11 @@ import { rejectsProducerState } from './kafka-errors';
  *     batch is sent once more on it.
  *   - `maybe-appended`: anything else (timeout, lost connection, leader change, not enough replicas, no
  *     answer within requestTimeoutMs, after which kafkajs drops that node): the broker may hold the
- *     batch. It is resent **unchanged** (same producer id, same sequence numbers,
- *     which kafkajs rolls back on a failed request), so a broker that already appended it answers with the
- *     first offset instead of writing it twice; 100 ms between resends, doubling, at most 1 s, as long as an
- *     attempt can start RESEND_RESERVE_MS before the deadline. Given up, the batch's outcome is unknown and
- *     the producer is rebuilt before anything else is sent on it (its sequence numbers may disagree with
- *     the broker's).
+ *     batch. It is resent **unchanged** (same producer id, same sequence numbers, which kafkajs rolls back
+ *     on a failed request), so a broker that already appended it answers with the first offset instead of
+ *     writing it twice; 100 ms between resends, doubling, at most 1 s, as long as an attempt can start
+ *     RESEND_RESERVE_MS before the deadline. Given up, the batch's outcome is unknown and the producer is
+ *     rebuilt before anything else is sent on it (its sequence numbers may disagree with the broker's).
  *   kafkajs resends a failed request once by itself (an idempotent kafkajs producer must allow one retry),
  *   unchanged, before the service sees the failure: a failed request is therefore taken to cover both, and
  *   only a refusal every attempt gets (above) counts as "not appended".
@@ -120,12 +119,12 @@ export class SendPolicy {
   }
 
   /**
-   * A request of the idempotent producers unanswered this long is given up (kafkajs' request timeout for
-   * them): the broker answers a produce request within ackTimeoutMs, so silence beyond it and
-   * ANSWER_SLACK_MS means a frozen or cut-off node. Its batch counts as `maybe-appended`, and kafkajs drops
-   * that node and asks another for metadata (patches/), as the Java client's NetworkClient disconnects a
-   * node at its request timeout: a partition whose leader froze reaches the new leader once the controller
-   * has moved it, not when the frozen node comes back.
+   * A request of the single-message producers (or of the admin) unanswered this long is given up (their
+   * kafkajs client's request timeout): the broker answers a produce request within ackTimeoutMs, so
+   * silence beyond it and ANSWER_SLACK_MS means a frozen or cut-off node. Its batch counts as
+   * `maybe-appended`, and kafkajs drops that node and asks another for metadata (patches/), as the Java
+   * client's NetworkClient disconnects a node at its request timeout: a partition whose leader froze
+   * reaches the new leader once the controller has moved it, not when the frozen node comes back.
    */
   get requestTimeoutMs(): number {
     return this.ackTimeoutMs + ANSWER_SLACK_MS;
