@@ -425,6 +425,18 @@ describe("kafkajs sendMessages retrying while one broker's send is still in flig
   });
 });
 
+/** What kafkajs' request queue rejects a request with when `broker` ("host:port") did not answer in time. */
+function requestTimedOut(request: string, broker: string): KafkaJSRequestTimeoutError {
+  return new KafkaJSRequestTimeoutError(`Request ${request} timed out`, {
+    broker,
+    clientId: 'test',
+    correlationId: 1,
+    createdAt: 0,
+    sentAt: 0,
+    pendingDuration: 0,
+  });
+}
+
 describe('kafkajs sendMessages when a broker does not answer within the request timeout', () => {
   it("drops that broker and asks for metadata again before the retry, which goes to the partition's new leader", async () => {
     const produced: { nodeId: number; firstSequence: number }[] = [];
@@ -442,16 +454,7 @@ describe('kafkajs sendMessages when a broker does not answer within the request 
         const { partition, firstSequence } = topicData[0]!.partitions[0]!;
         produced.push({ nodeId, firstSequence });
         if (nodeId === 1) {
-          return Promise.reject(
-            new KafkaJSRequestTimeoutError('Request Produce(key: 0, version: 7) timed out', {
-              broker: `127.0.0.1:900${nodeId}`,
-              clientId: 'test',
-              correlationId: 1,
-              createdAt: 0,
-              sentAt: 0,
-              pendingDuration: 0,
-            }),
-          );
+          return Promise.reject(requestTimedOut('Produce', `127.0.0.1:900${nodeId}`));
         }
         return Promise.resolve({
           topics: [{ topicName: 't', partitions: [{ partition, errorCode: 0, baseOffset: '5' }] }],
@@ -520,17 +523,7 @@ interface PoolBroker {
 
 /** A broker pool of brokers 1 (connected, silent: its requests time out) and 2 (answering). */
 function poolWithSilentBroker() {
-  const timedOut = () =>
-    Promise.reject(
-      new KafkaJSRequestTimeoutError('Request Metadata(key: 3, version: 6) timed out', {
-        broker: '127.0.0.1:9001',
-        clientId: 'test',
-        correlationId: 1,
-        createdAt: 0,
-        sentAt: 0,
-        pendingDuration: 0,
-      }),
-    );
+  const timedOut = () => Promise.reject(requestTimedOut('Metadata', '127.0.0.1:9001'));
   const broker = (nodeId: number, metadata: () => Promise<unknown>): PoolBroker => ({
     nodeId,
     connectionPool: { host: '127.0.0.1', port: 9000 + nodeId },
@@ -580,16 +573,7 @@ describe('kafkajs broker pool with a broker silent past the request timeout', ()
         isConnected: () => false,
         connect: jest.fn(() =>
           connectionPool.port === 9001
-            ? Promise.reject(
-                new KafkaJSRequestTimeoutError('Request ApiVersions(key: 18, version: 2) timed out', {
-                  broker: '127.0.0.1:9001',
-                  clientId: 'test',
-                  correlationId: 0,
-                  createdAt: 0,
-                  sentAt: 0,
-                  pendingDuration: 0,
-                }),
-              )
+            ? Promise.reject(requestTimedOut('ApiVersions', '127.0.0.1:9001'))
             : Promise.resolve(),
         ),
         disconnect: jest.fn(() => Promise.resolve()),
