@@ -1,5 +1,8 @@
 /** Injection tokens for the kafkajs clients built by KafkaModule. */
+/** The consumers' client: KAFKA_REQUEST_TIMEOUT_MS. */
 export const KAFKA_CLIENT = Symbol('KAFKA_CLIENT');
+/** The producers' and the admin's client: a node silent for SendPolicy.requestTimeoutMs is given up. */
+export const KAFKA_PRODUCING_CLIENT = Symbol('KAFKA_PRODUCING_CLIENT');
 export const KAFKA_ADMIN = Symbol('KAFKA_ADMIN');
 /** The idempotent producers (SupervisedProducer[], one per request in flight per partition) behind KafkaPublisher.send. */
 export const KAFKA_PRODUCER = Symbol('KAFKA_PRODUCER');

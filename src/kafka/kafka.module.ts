@@ -9,6 +9,7 @@ import {
   KAFKA_ADMIN,
   KAFKA_CLIENT,
   KAFKA_PRODUCER,
+  KAFKA_PRODUCING_CLIENT,
   KAFKA_TRANSACTIONAL_PRODUCER,
   SEND_ATTEMPT_RETRY,
 } from './kafka.constants';
@@ -49,12 +50,12 @@ function supervisedProducer(
 }
 
 /**
- * The client of the single-message producers and of the admin (metadata, the health check, topics): a
- * broker silent for SendPolicy.requestTimeoutMs is given up and dropped (send-policy.ts), so one frozen node
- * holds up neither the sends to other leaders nor the health check. Transactions and consumers use
- * KAFKA_CLIENT (KAFKA_REQUEST_TIMEOUT_MS).
+ * The client of the producers and of the admin (metadata, the health check, topics): a broker silent for
+ * SendPolicy.requestTimeoutMs is given up and dropped (send-policy.ts), so one frozen node holds up neither
+ * the sends to other leaders nor the health check. The transaction coordinator's requests wait longer
+ * (patches/). Consumers use KAFKA_CLIENT (KAFKA_REQUEST_TIMEOUT_MS).
  */
-function quickClient(config: AppConfig): Kafka {
+function producingClient(config: AppConfig): Kafka {
   return createKafkaClient(config, { requestTimeout: new SendPolicy(config).requestTimeoutMs });
 }
 
@@ -68,31 +69,34 @@ function quickClient(config: AppConfig): Kafka {
 @Module({
   providers: [
     { provide: KAFKA_CLIENT, inject: [AppConfig], useFactory: createKafkaClient },
+    { provide: KAFKA_PRODUCING_CLIENT, inject: [AppConfig], useFactory: producingClient },
     {
       provide: KAFKA_ADMIN,
-      inject: [AppConfig],
-      useFactory: (config: AppConfig): Admin => quickClient(config).admin({ retry: SEND_ATTEMPT_RETRY }),
+      inject: [KAFKA_PRODUCING_CLIENT],
+      useFactory: (kafka: Kafka): Admin => kafka.admin({ retry: SEND_ATTEMPT_RETRY }),
     },
     { provide: PRODUCER_OBSERVER, useClass: ProducerMetricsObserver },
     {
       provide: KAFKA_PRODUCER,
-      inject: [AppConfig, PRODUCER_OBSERVER],
+      inject: [KAFKA_PRODUCING_CLIENT, AppConfig, PRODUCER_OBSERVER],
       // One idempotent producer per request in flight per partition (KAFKA_PRODUCER_IN_FLIGHT_PER_PARTITION):
       // `idempotent`, `idempotent-1`, … One quick inner retry each (kafkajs requires at least one for
       // idempotence); send-policy.ts decides everything after it.
-      useFactory: (config: AppConfig, observer: ProducerMetricsObserver): SupervisedProducer[] => {
-        const kafka = quickClient(config);
-        return Array.from({ length: config.producer.inFlightPerPartition }, (_, i) =>
+      useFactory: (
+        kafka: Kafka,
+        config: AppConfig,
+        observer: ProducerMetricsObserver,
+      ): SupervisedProducer[] =>
+        Array.from({ length: config.producer.inFlightPerPartition }, (_, i) =>
           supervisedProducer(kafka, config, observer, i === 0 ? 'idempotent' : `idempotent-${i}`, {
             retry: { ...SEND_ATTEMPT_RETRY, retries: 1 },
           }),
-        );
-      },
+        ),
     },
     {
       // The pool behind atomic batches: transactional ids <transactionalId>-0 … -<n-1>.
       provide: KAFKA_TRANSACTIONAL_PRODUCER,
-      inject: [KAFKA_CLIENT, AppConfig, PRODUCER_OBSERVER],
+      inject: [KAFKA_PRODUCING_CLIENT, AppConfig, PRODUCER_OBSERVER],
       useFactory: (
         kafka: Kafka,
         config: AppConfig,

@@ -503,6 +503,151 @@ describe('kafkajs sendMessages when a broker does not answer within the request 
   });
 });
 
+describe('kafkajs sendMessages when a partition moves, in a failover, to a broker that already answered', () => {
+  it('sends that partition to its new leader on the retry and answers for every partition (kafkajs#1303)', async () => {
+    const produced: { nodeId: number; partitions: number[] }[] = [];
+    // Partition 0 is led by broker 1, partition 1 by broker 2. Broker 1 answers NOT_LEADER: the cluster
+    // moved partition 0 to broker 2, which has answered for partition 1 meanwhile.
+    let leaders = [1, 2];
+    const broker = (nodeId: number) => ({
+      nodeId,
+      produce: ({
+        topicData,
+      }: {
+        topicData: { partitions: { partition: number; firstSequence: number }[] }[];
+      }) => {
+        const partitions = topicData[0]!.partitions.map((p) => p.partition);
+        produced.push({ nodeId, partitions });
+        if (nodeId === 1) {
+          return Promise.reject(protocolError('NOT_LEADER_FOR_PARTITION'));
+        }
+        return Promise.resolve({
+          topics: [
+            {
+              topicName: 't',
+              partitions: partitions.map((partition) => ({ partition, errorCode: 0, baseOffset: '5' })),
+            },
+          ],
+        });
+      },
+    });
+    const brokers = [broker(1), broker(2)];
+    const cluster = {
+      refreshMetadataIfNecessary: () => Promise.resolve(),
+      refreshMetadata: () => {
+        leaders = [2, 2];
+        return Promise.resolve();
+      },
+      addMultipleTargetTopics: () => Promise.resolve(),
+      isConnected: () => true,
+      findTopicPartitionMetadata: () => leaders.map((leader, partitionId) => ({ partitionId, leader })),
+      findLeaderForPartitions: (_topic: string, partitions: string[]) => {
+        const perLeader: Record<number, number[]> = {};
+        for (const partition of partitions.map(Number)) {
+          (perLeader[leaders[partition]!] ??= []).push(partition);
+        }
+        return perLeader;
+      },
+      findBroker: ({ nodeId }: { nodeId: number }) => Promise.resolve(brokers[nodeId - 1]),
+    };
+    const eosManager = createEosManager({ logger: silent, cluster, transactional: false });
+    (eosManager as unknown as { getProducerId: () => number }).getProducerId = () => 7;
+    const send = createSendMessages({
+      logger: silent,
+      cluster,
+      partitioner: ({ message }: { message: { key: string } }) => Number(message.key),
+      eosManager,
+      retrier: createRetry({ retries: 1, initialRetryTime: 5, factor: 0 }),
+    });
+
+    const answer = await send({
+      acks: -1,
+      timeout: 1000,
+      topicMessages: [
+        {
+          topic: 't',
+          messages: [
+            { key: '0', value: 'a' },
+            { key: '1', value: 'b' },
+          ],
+        },
+      ],
+    });
+
+    // Partition 1 once, partition 0 again to its new leader.
+    expect(produced).toEqual([
+      { nodeId: 1, partitions: [0] },
+      { nodeId: 2, partitions: [1] },
+      { nodeId: 2, partitions: [0] },
+    ]);
+    expect(answer).toEqual([
+      expect.objectContaining({ partition: 1 }),
+      expect.objectContaining({ partition: 0 }),
+    ]);
+  });
+});
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Broker = require('kafkajs/src/broker') as new (
+  options: object,
+) => Record<string, (request: object) => Promise<unknown>> & { lookupRequest: unknown };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { lookup } = require('kafkajs/src/protocol/requests') as {
+  lookup: (versions: object) => unknown;
+};
+
+describe('kafkajs requests the transaction coordinator answers after writing the transaction log', () => {
+  /** The request timeout each broker call asked for (undefined: the client's own), by call. */
+  async function requestTimeouts(calls: Record<string, object>): Promise<Record<string, unknown>> {
+    const sent: { requestTimeout?: number }[] = [];
+    const broker = new Broker({
+      connectionPool: {
+        connectionTimeout: 1000,
+        host: '127.0.0.1',
+        port: 9001,
+        send: (protocolRequest: { requestTimeout?: number }) => {
+          sent.push(protocolRequest);
+          return Promise.resolve({});
+        },
+      },
+      logger: silent,
+    });
+    // InitProducerId 22, AddPartitionsToTxn 24, AddOffsetsToTxn 25, EndTxn 26, Produce 0.
+    broker.lookupRequest = lookup(
+      Object.fromEntries(
+        [0, 22, 24, 25, 26].map((apiKey) => [apiKey, { minVersion: 0, maxVersion: apiKey ? 1 : 3 }]),
+      ),
+    );
+    const timeouts: Record<string, unknown> = {};
+    for (const [call, request] of Object.entries(calls)) {
+      await broker[call.split(' ')[0]!]!(request);
+      timeouts[call] = sent.pop()?.requestTimeout;
+    }
+    return timeouts;
+  }
+
+  it("carry the coordinator's own bound (30 s) over a shorter client request timeout; produce requests do not", async () => {
+    const txn = { transactionalId: 'tx', producerId: 7, producerEpoch: 0 };
+    expect(
+      await requestTimeouts({
+        initProducerId: { transactionalId: 'tx', transactionTimeout: 60_000 },
+        addPartitionsToTxn: { ...txn, topics: [{ topic: 't', partitions: [0] }] },
+        addOffsetsToTxn: { ...txn, groupId: 'g' },
+        endTxn: { ...txn, transactionResult: true },
+        'initProducerId (idempotent, no transactional id)': {},
+        produce: { ...txn, acks: -1, timeout: 2500, topicData: [] },
+      }),
+    ).toEqual({
+      initProducerId: 30_100,
+      addPartitionsToTxn: 30_100,
+      addOffsetsToTxn: 30_100,
+      endTxn: 30_100,
+      'initProducerId (idempotent, no transactional id)': undefined,
+      produce: undefined,
+    });
+  });
+});
+
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const BrokerPool = require('kafkajs/src/cluster/brokerPool') as new (options: object) => {
   brokers: Record<number, PoolBroker>;

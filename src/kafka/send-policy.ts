@@ -119,12 +119,13 @@ export class SendPolicy {
   }
 
   /**
-   * A request of the single-message producers (or of the admin) unanswered this long is given up (their
-   * kafkajs client's request timeout): the broker answers a produce request within ackTimeoutMs, so
-   * silence beyond it and ANSWER_SLACK_MS means a frozen or cut-off node. Its batch counts as
-   * `maybe-appended`, and kafkajs drops that node and asks another for metadata (patches/), as the Java
-   * client's NetworkClient disconnects a node at its request timeout: a partition whose leader froze
-   * reaches the new leader once the controller has moved it, not when the frozen node comes back.
+   * A request of the producers (or of the admin) unanswered this long is given up (their kafkajs
+   * client's request timeout; the transaction coordinator's requests wait longer, patches/): the broker
+   * answers a produce request within ackTimeoutMs, so silence beyond it and ANSWER_SLACK_MS means a
+   * frozen or cut-off node. Its batch counts as `maybe-appended`, and kafkajs drops that node and asks
+   * another for metadata (patches/), as the Java client's NetworkClient disconnects a node at its request
+   * timeout: a partition whose leader froze reaches the new leader once the controller has moved it, not
+   * when the frozen node comes back.
    */
   get requestTimeoutMs(): number {
     return this.ackTimeoutMs + ANSWER_SLACK_MS;

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { CompressionTypes, Message, Producer, RecordMetadata } from 'kafkajs';
+import { CompressionTypes, Message, Producer } from 'kafkajs';
 import { KafkaFailureKind, KafkaSendError } from '../common/errors';
 import { DeadlineQueue } from './deadline-queue';
 import { classifyKafkaError } from './kafka-errors';
@@ -191,13 +191,29 @@ export class TransactionRunner {
     if (transaction instanceof TransactionFailure) {
       return transaction;
     }
-    let metadata: RecordMetadata[];
+    const slot = (topic: string, partition: number): string => `${topic}\0${partition}`;
+    let base: Map<string, bigint>;
     try {
-      metadata = await transaction.sendBatch({
+      const metadata = await transaction.sendBatch({
         topicMessages: [...topics].map(([topic, messages]) => ({ topic, messages })),
         acks: -1,
+        // The broker's wait for the in-sync replicas, within the client's request timeout (send-policy.ts).
+        timeout: this.policy.ackTimeoutMs,
         compression: this.compression,
       });
+      base = new Map(metadata.map((m) => [slot(m.topicName, m.partition), BigInt(m.baseOffset ?? '-1')]));
+      // Committed only once every partition's records are acknowledged: never a 200 for records the
+      // broker did not take.
+      const missing = records.findIndex(
+        (record, i) => (base.get(slot(record.topic, partitions[i]!)) ?? -1n) < 0n,
+      );
+      if (missing >= 0) {
+        throw new KafkaSendError(
+          KafkaFailureKind.Retriable,
+          `the broker acknowledged no offset for ${records[missing]!.topic}-${partitions[missing]}`,
+          'MissingAck',
+        );
+      }
     } catch (error) {
       await transaction.abort().catch((abortError: unknown) => {
         this.logger.warn(`abort failed: ${(abortError as Error).message}`);
@@ -216,17 +232,11 @@ export class TransactionRunner {
       // A commit the coordinator refused was not committed; one whose answer was lost may have been.
       return new TransactionFailure(failure, !failure.brokerAnswered);
     }
-    const base = new Map(
-      metadata.map((m) => [`${m.topicName}\0${m.partition}`, BigInt(m.baseOffset ?? '-1')]),
-    );
-    return records.map((record, i) => {
-      const offset = base.get(`${record.topic}\0${partitions[i]}`) ?? -1n;
-      return {
-        topic: record.topic,
-        partition: partitions[i]!,
-        offset: (offset + BigInt(order[i]!)).toString(),
-        timestamp: record.timestamp,
-      };
-    });
+    return records.map((record, i) => ({
+      topic: record.topic,
+      partition: partitions[i]!,
+      offset: (base.get(slot(record.topic, partitions[i]!))! + BigInt(order[i]!)).toString(),
+      timestamp: record.timestamp,
+    }));
   }
 }
