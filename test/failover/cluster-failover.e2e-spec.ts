@@ -428,6 +428,147 @@ describe('failover on a 3-node KRaft cluster (replication factor 3, min.insync.r
     expect(await notOnTheTopicOnce(topic, acked)).toEqual([]);
   }, 120_000);
 
+  it('batches while a leader is frozen (SIGSTOP): those through its partition commit on the new leader while it is still frozen, the others throughout; every record acknowledged is on the topic once', async () => {
+    const topic = uniqueTopic('failover-frozen-txn');
+    const prefix = `failover-frozen-txn-${Date.now()}-`;
+    const running = await startApp({
+      KAFKA_BROKERS: cluster.bootstrap,
+      KAFKA_TOPIC: topic,
+      KAFKA_TOPIC_REPLICATION_FACTOR: '3',
+      KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '2',
+      KAFKA_TRANSACTION_POOL_SIZE: '2',
+      KAFKA_TRANSACTIONAL_ID_PREFIX: prefix,
+      SEND_TIMEOUT_MS: String(SEND_TIMEOUT_MS),
+    });
+    const batch = (partitions: number[], n: number) => {
+      const keys = partitions.map((partition) => keyFor(topic, partition, n));
+      return post(
+        `${running.url}/api/messages/batch`,
+        keys.map((id) => ({ id, content: id })),
+      ).then((answer) => ({ keys, answer }));
+    };
+    let frozen = 0;
+    let frozenAt = 0;
+    let thawedAt = 0;
+    const answers: {
+      through: boolean;
+      keys: string[];
+      startedAt: number;
+      at: number;
+      status: number;
+      code?: string;
+    }[] = [];
+    const pending: Promise<void>[] = [];
+    let probing = true;
+    try {
+      // Both producers of the pool have their coordinator; the node frozen leads a partition of the topic
+      // and neither coordinator (a frozen coordinator holds its transactions for its 30 s: patches/).
+      await eventually(async () => expect((await batch([0, 1], 0)).answer.status).toBe(200), 30_000, 500);
+      const coordinators = await Promise.all(
+        [0, 1].map((i) =>
+          leaderOf(
+            '__transaction_state',
+            transactionStatePartition(`${prefix}${hostname()}-${process.pid}-${i}`),
+          ),
+        ),
+      );
+      const leaders = await Promise.all([0, 1, 2].map((partition) => leaderOf(topic, partition)));
+      const target = leaders.findIndex((leader) => !coordinators.includes(leader));
+      expect(target).toBeGreaterThanOrEqual(0);
+      frozen = leaders[target]!;
+      // Open-model probes, every 100 ms: a batch through the frozen leader's partition (and the next one),
+      // and a batch away from it (the other two).
+      const through = [target, (target + 1) % 3];
+      const away = [(target + 1) % 3, (target + 2) % 3];
+      const probes = (async () => {
+        for (let n = 1; probing; n++) {
+          for (const [isThrough, partitions] of [
+            [true, through],
+            [false, away],
+          ] as const) {
+            const startedAt = Date.now();
+            pending.push(
+              batch(partitions, n * 2 + (isThrough ? 0 : 1)).then(
+                ({ keys, answer }) =>
+                  void answers.push({
+                    through: isThrough,
+                    keys,
+                    startedAt,
+                    at: Date.now(),
+                    status: answer.status,
+                    code: (answer.body as { code?: string }).code,
+                  }),
+                () =>
+                  void answers.push({ through: isThrough, keys: [], startedAt, at: Date.now(), status: 0 }),
+              ),
+            );
+          }
+          await sleep(100);
+        }
+      })();
+      await sleep(2000);
+      frozenAt = Date.now();
+      localKafka.freezeNode({ name, id: frozen });
+      await sleep(14_000);
+      localKafka.thawNode({ name, id: frozen });
+      thawedAt = Date.now();
+      await sleep(3000);
+      probing = false;
+      await probes;
+      await Promise.all(pending);
+    } finally {
+      probing = false;
+      if (frozen && !thawedAt) {
+        localKafka.thawNode({ name, id: frozen });
+      }
+      await running.close();
+    }
+
+    const since = (a: { startedAt: number }) => a.startedAt - frozenAt;
+    process.stderr.write(
+      `\nnode ${frozen} frozen for ${thawedAt - frozenAt} ms under batches: ` +
+        [true, false]
+          .map((isThrough) => {
+            const mine = answers.filter((a) => a.through === isThrough && since(a) >= 0);
+            const times = mine.map((a) => a.at - a.startedAt).sort((a, b) => a - b);
+            return (
+              `${isThrough ? 'through' : 'away from'} its partition n=${mine.length} ` +
+              `p50=${percentile(times, 0.5)} max=${times[times.length - 1]} ms, ` +
+              `${mine.filter((a) => a.status !== 200).length} not 200`
+            );
+          })
+          .join('; ') +
+        '\n',
+    );
+    expect(answers.length).toBeGreaterThan(300);
+    // Each caller hears 200 or a documented 503, within the deadline.
+    expect(
+      answers
+        .filter((a) => a.status !== 200 && !(a.status === 503 && DOCUMENTED_503.includes(a.code ?? '')))
+        .map((a) => `${a.status} ${a.code ?? ''} ${since(a)} ms into the freeze`),
+    ).toEqual([]);
+    expect(Math.max(...answers.map((a) => a.at - a.startedAt))).toBeLessThan(SEND_TIMEOUT_MS + 1000);
+    // From 8 s into the freeze (fenced after 3 s, a produce request given up after 3.5 s) every batch, through
+    // the frozen leader's partition or not, commits, and is answered before the thaw.
+    const afterFailover = answers.filter((a) => since(a) >= 8000 && a.startedAt <= thawedAt - 2000);
+    expect(afterFailover.filter((a) => a.through).length).toBeGreaterThan(20);
+    expect(
+      afterFailover
+        .filter((a) => a.status !== 200 || a.at >= thawedAt)
+        .map(
+          (a) =>
+            `${a.through ? 'through' : 'away'}: ${a.status} ${a.code ?? ''} after ${a.at - a.startedAt} ms`,
+        ),
+    ).toEqual([]);
+    // Every record of a committed batch is on the topic exactly once (read_committed, kcat).
+    expect(
+      await notOnTheTopicOnce(
+        topic,
+        answers.filter((a) => a.status === 200).flatMap((a) => a.keys),
+      ),
+    ).toEqual([]);
+  }, 120_000);
+
   it("one partition's only replica down: the other partitions keep answering 200 at once, the stuck one gets the documented 503 at the deadline", async () => {
     // Replication factor 1, one partition on each node: stopping a node leaves its partition without a
     // leader, and only that one.
