@@ -20,36 +20,55 @@ describe(TransactionRunner.name, () => {
   /** What each transaction did, in order: "send", "commit", "abort", "replace". */
   let steps: string[];
 
-  /** Runs a batch of records for partitions 0 and 1 whose produce requests kafkajs answers with `answer`. */
-  async function run(answer: RecordMetadata[]): Promise<SendOutcome[]> {
-    const step = (name: string) => () => {
-      steps.push(name);
+  /**
+   * A pool producer whose transactions kafkajs answers with `answer` (after `ms`); each step is recorded as
+   * "name step".
+   */
+  function producer(
+    name: string,
+    answer: RecordMetadata[],
+    state: { isConnected: boolean; isUnreachable: boolean } = { isConnected: true, isUnreachable: false },
+    ms = 0,
+  ) {
+    const step = (what: string) => () => {
+      steps.push(`${name} ${what}`);
       return Promise.resolve();
     };
     const transaction = {
-      sendBatch: () => {
-        steps.push('send');
-        return Promise.resolve(answer);
+      sendBatch: async () => {
+        steps.push(`${name} send`);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        return answer;
       },
       commit: step('commit'),
       abort: step('abort'),
     };
-    const supervised = {
+    return {
+      ...state,
       get: () => Promise.resolve({ transaction: () => Promise.resolve(transaction) }),
       replace: step('replace'),
-    };
+    } as unknown as SupervisedProducer;
+  }
+
+  /** Runs batches of records for partitions 0 and 1 on `pool` (its first producer is used first). */
+  async function run(pool: SupervisedProducer[], batches = 1): Promise<SendOutcome[]> {
     const config = new AppConfig(validateEnvironment({ SEND_TIMEOUT_MS: '5000' }));
     const runner = new TransactionRunner(
-      [supervised as unknown as SupervisedProducer],
+      pool,
       new SendPolicy(config),
       CompressionTypes.None,
       (r) => Promise.resolve(Number(r.key)),
       () => true,
     );
-    const outcomes = runner.run([record(0), record(1)]);
+    const outcomes = Promise.all(Array.from({ length: batches }, () => runner.run([record(0), record(1)])));
     await jest.advanceTimersByTimeAsync(10_000);
-    return outcomes;
+    return (await outcomes).flat();
   }
+
+  const bothAcknowledged: RecordMetadata[] = [
+    { topicName: 't', partition: 0, errorCode: 0, baseOffset: '7' },
+    { topicName: 't', partition: 1, errorCode: 0, baseOffset: '4' },
+  ];
 
   beforeAll(() => {
     Logger.overrideLogger(false);
@@ -61,24 +80,55 @@ describe(TransactionRunner.name, () => {
   afterEach(() => jest.useRealTimers());
 
   it("commits once every partition's records are acknowledged, each record at its partition's offset", async () => {
-    const outcomes = await run([
-      { topicName: 't', partition: 0, errorCode: 0, baseOffset: '7' },
-      { topicName: 't', partition: 1, errorCode: 0, baseOffset: '4' },
-    ]);
+    const outcomes = await run([producer('p', bothAcknowledged)]);
 
-    expect(steps).toEqual(['send', 'commit']);
+    expect(steps).toEqual(['p send', 'p commit']);
     expect(outcomes.map((o) => (o.status === 'acknowledged' ? o.ack.offset : o.status))).toEqual(['7', '4']);
   });
 
   it("aborts, never commits, and acknowledges nothing when kafkajs' answer lacks a partition (records the broker did not take)", async () => {
-    const outcomes = await run([{ topicName: 't', partition: 1, errorCode: 0, baseOffset: '4' }]);
+    const outcomes = await run([
+      producer('p', [{ topicName: 't', partition: 1, errorCode: 0, baseOffset: '4' }]),
+    ]);
 
-    expect(steps).not.toContain('commit');
-    expect(steps.slice(0, 3)).toEqual(['send', 'abort', 'replace']);
+    expect(steps).not.toContain('p commit');
+    expect(steps.slice(0, 3)).toEqual(['p send', 'p abort', 'p replace']);
     expect(outcomes.map((o) => o.status)).toEqual(['not-sent', 'not-sent']);
     expect(outcomes.map((o) => (o.status === 'not-sent' ? o.error.errorClass : ''))).toEqual([
       'MissingAck',
       'MissingAck',
+    ]);
+  });
+
+  it('gives a batch to a connected producer before one reconnecting (replaced, its transactional id held by the coordinator) or unreachable', async () => {
+    const pool = [
+      producer('reconnecting', bothAcknowledged, { isConnected: false, isUnreachable: false }),
+      producer('unreachable', bothAcknowledged, { isConnected: false, isUnreachable: true }),
+      producer('connected', bothAcknowledged),
+    ];
+    await run(pool);
+    expect(steps).toEqual(['connected send', 'connected commit']);
+
+    steps = [];
+    await run([pool[1]!, pool[0]!]);
+    expect(steps).toEqual(['reconnecting send', 'reconnecting commit']);
+  });
+
+  it('lets a batch wait for a busy connected producer rather than take one known unreachable', async () => {
+    const outcomes = await run(
+      [
+        producer('connected', bothAcknowledged, { isConnected: true, isUnreachable: false }, 100),
+        producer('unreachable', bothAcknowledged, { isConnected: false, isUnreachable: true }),
+      ],
+      2,
+    );
+
+    expect(steps).toEqual(['connected send', 'connected commit', 'connected send', 'connected commit']);
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'acknowledged',
+      'acknowledged',
+      'acknowledged',
+      'acknowledged',
     ]);
   });
 });

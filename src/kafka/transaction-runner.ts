@@ -96,6 +96,25 @@ export class TransactionRunner {
     await Promise.all(this.pool.map((producer) => producer.close()));
   }
 
+  /**
+   * An idle producer, the last one used first, but a connected one before one that is not; one known
+   * unreachable only when no producer of the pool is connected (undefined: wait for one to be released).
+   * A producer replaced after a failed transaction reconnects with the same transactional id, and the
+   * coordinator holds that id while its last transaction's markers wait for a partition leader that stopped
+   * answering (until the broker's request.timeout.ms, 30 s by default): it fails to reconnect meanwhile,
+   * and a batch given to it would only fail and wait for its next attempt.
+   */
+  private takeIdle(): SupervisedProducer | undefined {
+    let i = this.idle.findLastIndex((producer) => producer.isConnected);
+    if (i < 0) {
+      i = this.idle.findLastIndex((producer) => !producer.isUnreachable);
+    }
+    if (i < 0 && this.pool.some((producer) => producer.isConnected)) {
+      return undefined;
+    }
+    return this.idle.splice(i < 0 ? this.idle.length - 1 : i, 1)[0];
+  }
+
   /** The transaction, run again while it failed before its commit and the policy allows another attempt. */
   private async attempts(
     records: OutgoingRecord[],
@@ -104,7 +123,7 @@ export class TransactionRunner {
   ): Promise<RecordAck[] | TransactionFailure> {
     for (let attempt = 1; ; attempt += 1) {
       const producer =
-        this.idle.pop() ?? (await new Promise<SupervisedProducer>((resolve) => this.waiting.push(resolve)));
+        this.takeIdle() ?? (await new Promise<SupervisedProducer>((resolve) => this.waiting.push(resolve)));
       let result: RecordAck[] | TransactionFailure;
       try {
         if (Date.now() >= deadline) {

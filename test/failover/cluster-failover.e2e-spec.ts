@@ -44,15 +44,16 @@ async function leaderOf(topic: string, partition = 0): Promise<number> {
 
 /**
  * The `__transaction_state` partition that holds a transactional id, so the node leading it is the id's
- * transaction coordinator: Kafka takes Java's String.hashCode of the id, made non-negative, modulo the
- * topic's partitions (`transaction.state.log.num.partitions=5` in the launcher's broker configuration).
+ * transaction coordinator: Kafka takes Java's String.hashCode of the id, its absolute value (Utils.abs: 0
+ * for Integer.MIN_VALUE), modulo the topic's partitions (`transaction.state.log.num.partitions=5` in the
+ * launcher's broker configuration).
  */
 function transactionStatePartition(transactionalId: string, partitions = 5): number {
   let hash = 0;
   for (let i = 0; i < transactionalId.length; i++) {
     hash = (Math.imul(31, hash) + transactionalId.charCodeAt(i)) | 0;
   }
-  return (hash & 0x7fffffff) % partitions;
+  return (hash === -0x80000000 ? 0 : Math.abs(hash)) % partitions;
 }
 
 interface Scenario {
@@ -462,7 +463,7 @@ describe('failover on a 3-node KRaft cluster (replication factor 3, min.insync.r
     let probing = true;
     try {
       // Both producers of the pool have their coordinator; the node frozen leads a partition of the topic
-      // and neither coordinator (a frozen coordinator holds its transactions for its 30 s: patches/).
+      // and neither coordinator (a frozen coordinator holds its transactions for 30 s: patches/).
       await eventually(async () => expect((await batch([0, 1], 0)).answer.status).toBe(200), 30_000, 500);
       const coordinators = await Promise.all(
         [0, 1].map((i) =>
@@ -476,7 +477,7 @@ describe('failover on a 3-node KRaft cluster (replication factor 3, min.insync.r
       const target = leaders.findIndex((leader) => !coordinators.includes(leader));
       expect(target).toBeGreaterThanOrEqual(0);
       frozen = leaders[target]!;
-      // Open-model probes, every 100 ms: a batch through the frozen leader's partition (and the next one),
+      // Open-model probes, every 200 ms: a batch through the frozen leader's partition (and the next one),
       // and a batch away from it (the other two).
       const through = [target, (target + 1) % 3];
       const away = [(target + 1) % 3, (target + 2) % 3];
@@ -503,7 +504,7 @@ describe('failover on a 3-node KRaft cluster (replication factor 3, min.insync.r
               ),
             );
           }
-          await sleep(100);
+          await sleep(200);
         }
       })();
       await sleep(2000);
@@ -540,7 +541,7 @@ describe('failover on a 3-node KRaft cluster (replication factor 3, min.insync.r
           .join('; ') +
         '\n',
     );
-    expect(answers.length).toBeGreaterThan(300);
+    expect(answers.length).toBeGreaterThan(150);
     // Each caller hears 200 or a documented 503, within the deadline.
     expect(
       answers
@@ -551,7 +552,7 @@ describe('failover on a 3-node KRaft cluster (replication factor 3, min.insync.r
     // From 8 s into the freeze (fenced after 3 s, a produce request given up after 3.5 s) every batch, through
     // the frozen leader's partition or not, commits, and is answered before the thaw.
     const afterFailover = answers.filter((a) => since(a) >= 8000 && a.startedAt <= thawedAt - 2000);
-    expect(afterFailover.filter((a) => a.through).length).toBeGreaterThan(20);
+    expect(afterFailover.filter((a) => a.through).length).toBeGreaterThan(10);
     expect(
       afterFailover
         .filter((a) => a.status !== 200 || a.at >= thawedAt)
