@@ -1,4 +1,5 @@
-/** Injection tokens for the kafkajs clients built by KafkaModule. */
+// Injection tokens for the kafkajs clients and producers built by KafkaModule.
+
 /** The consumers' client: KAFKA_REQUEST_TIMEOUT_MS. */
 export const KAFKA_CLIENT = Symbol('KAFKA_CLIENT');
 /** The producers' and the admin's client: a node silent for SendPolicy.requestTimeoutMs is given up. */
