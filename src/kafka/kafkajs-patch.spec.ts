@@ -354,6 +354,39 @@ const createSendMessages = require('kafkajs/src/producer/sendMessages') as (
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const createRetry = require('kafkajs/src/retry') as (options: object) => unknown;
 
+/** kafkajs' sendMessages on `cluster` for an idempotent producer (id 7), retrying once after 5 ms. */
+function sendMessagesOn(cluster: object, partitioner: (args: { message: { key: string } }) => number) {
+  const eosManager = createEosManager({ logger: silent, cluster, transactional: false });
+  (eosManager as unknown as { getProducerId: () => number }).getProducerId = () => 7;
+  return createSendMessages({
+    logger: silent,
+    cluster,
+    partitioner,
+    eosManager,
+    retrier: createRetry({ retries: 1, initialRetryTime: 5, factor: 0 }),
+  });
+}
+
+/** What kafkajs' sendMessages hands a broker's produce(): each partition's first sequence number. */
+interface ProduceRequest {
+  topicData: { partitions: { partition: number; firstSequence: number }[] }[];
+}
+
+/** A send of one record to each of partitions 0 and 1 of topic t (the tests' partitioner reads the key). */
+const ONE_RECORD_PER_PARTITION = {
+  acks: -1,
+  timeout: 1000,
+  topicMessages: [
+    {
+      topic: 't',
+      messages: [
+        { key: '0', value: 'a' },
+        { key: '1', value: 'b' },
+      ],
+    },
+  ],
+};
+
 describe("kafkajs sendMessages retrying while one broker's send is still in flight", () => {
   it("sends each broker's records once: the retry waits for the send in flight and keeps its answer", async () => {
     const produced: { nodeId: number; firstSequence: number }[] = [];
@@ -363,11 +396,7 @@ describe("kafkajs sendMessages retrying while one broker's send is still in flig
     const broker = (nodeId: number) => ({
       nodeId,
       initProducerId: () => Promise.resolve({ producerId: 7, producerEpoch: 0 }),
-      produce: async ({
-        topicData,
-      }: {
-        topicData: { partitions: { partition: number; firstSequence: number }[] }[];
-      }) => {
+      produce: async ({ topicData }: ProduceRequest) => {
         const { partition, firstSequence } = topicData[0]!.partitions[0]!;
         produced.push({ nodeId, firstSequence });
         if (nodeId === 2 && failOnce) {
@@ -403,19 +432,7 @@ describe("kafkajs sendMessages retrying while one broker's send is still in flig
       retrier: createRetry({ retries: 3, initialRetryTime: 5, factor: 0 }),
     });
 
-    await send({
-      acks: -1,
-      timeout: 1000,
-      topicMessages: [
-        {
-          topic: 't',
-          messages: [
-            { key: '0', value: 'a' },
-            { key: '1', value: 'b' },
-          ],
-        },
-      ],
-    });
+    await send(ONE_RECORD_PER_PARTITION);
 
     expect(produced.filter((p) => p.nodeId === 1)).toEqual([{ nodeId: 1, firstSequence: 0 }]);
     expect(produced.filter((p) => p.nodeId === 2)).toEqual([
@@ -446,11 +463,7 @@ describe('kafkajs sendMessages when a broker does not answer within the request 
     // 0 to broker 2, which only a fresh metadata request tells.
     const broker = (nodeId: number) => ({
       nodeId,
-      produce: ({
-        topicData,
-      }: {
-        topicData: { partitions: { partition: number; firstSequence: number }[] }[];
-      }) => {
+      produce: ({ topicData }: ProduceRequest) => {
         const { partition, firstSequence } = topicData[0]!.partitions[0]!;
         produced.push({ nodeId, firstSequence });
         if (nodeId === 1) {
@@ -477,15 +490,7 @@ describe('kafkajs sendMessages when a broker does not answer within the request 
       }),
       findBroker: ({ nodeId }: { nodeId: number }) => Promise.resolve(brokers[nodeId - 1]),
     };
-    const eosManager = createEosManager({ logger: silent, cluster, transactional: false });
-    (eosManager as unknown as { getProducerId: () => number }).getProducerId = () => 7;
-    const send = createSendMessages({
-      logger: silent,
-      cluster,
-      partitioner: () => 0,
-      eosManager,
-      retrier: createRetry({ retries: 1, initialRetryTime: 5, factor: 0 }),
-    });
+    const send = sendMessagesOn(cluster, () => 0);
 
     const answer = await send({
       acks: -1,
@@ -511,11 +516,7 @@ describe('kafkajs sendMessages when a partition moves, in a failover, to a broke
     let leaders = [1, 2];
     const broker = (nodeId: number) => ({
       nodeId,
-      produce: ({
-        topicData,
-      }: {
-        topicData: { partitions: { partition: number; firstSequence: number }[] }[];
-      }) => {
+      produce: ({ topicData }: ProduceRequest) => {
         const partitions = topicData[0]!.partitions.map((p) => p.partition);
         produced.push({ nodeId, partitions });
         if (nodeId === 1) {
@@ -550,29 +551,9 @@ describe('kafkajs sendMessages when a partition moves, in a failover, to a broke
       },
       findBroker: ({ nodeId }: { nodeId: number }) => Promise.resolve(brokers[nodeId - 1]),
     };
-    const eosManager = createEosManager({ logger: silent, cluster, transactional: false });
-    (eosManager as unknown as { getProducerId: () => number }).getProducerId = () => 7;
-    const send = createSendMessages({
-      logger: silent,
-      cluster,
-      partitioner: ({ message }: { message: { key: string } }) => Number(message.key),
-      eosManager,
-      retrier: createRetry({ retries: 1, initialRetryTime: 5, factor: 0 }),
-    });
+    const send = sendMessagesOn(cluster, ({ message }) => Number(message.key));
 
-    const answer = await send({
-      acks: -1,
-      timeout: 1000,
-      topicMessages: [
-        {
-          topic: 't',
-          messages: [
-            { key: '0', value: 'a' },
-            { key: '1', value: 'b' },
-          ],
-        },
-      ],
-    });
+    const answer = await send(ONE_RECORD_PER_PARTITION);
 
     // Partition 1 once, partition 0 again to its new leader.
     expect(produced).toEqual([

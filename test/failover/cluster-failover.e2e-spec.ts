@@ -170,6 +170,14 @@ function keyFor(topic: string, partition: number, n: number): string {
   }
 }
 
+/** An open-model probe's answer: when it began and was answered, its status and error code. */
+interface ProbeAnswer {
+  startedAt: number;
+  at: number;
+  status: number;
+  code?: string;
+}
+
 function percentile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }
@@ -245,14 +253,7 @@ describe('failover on a 3-node KRaft cluster (replication factor 3, min.insync.r
     });
     // Open-model probes: one request per partition every 100 ms, each keyed to its partition, none waiting
     // for another, so a stuck partition cannot slow the probes of the others.
-    const answers: {
-      partition: number;
-      key: string;
-      startedAt: number;
-      at: number;
-      status: number;
-      code?: string;
-    }[] = [];
+    const answers: (ProbeAnswer & { partition: number; key: string })[] = [];
     const pending: Promise<void>[] = [];
     let probing = true;
     const probes = (async () => {
@@ -451,14 +452,7 @@ describe('failover on a 3-node KRaft cluster (replication factor 3, min.insync.r
     let frozen = 0;
     let frozenAt = 0;
     let thawedAt = 0;
-    const answers: {
-      through: boolean;
-      keys: string[];
-      startedAt: number;
-      at: number;
-      status: number;
-      code?: string;
-    }[] = [];
+    const answers: (ProbeAnswer & { through: boolean; keys: string[] })[] = [];
     const pending: Promise<void>[] = [];
     let probing = true;
     try {
