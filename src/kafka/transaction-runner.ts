@@ -101,8 +101,8 @@ export class TransactionRunner {
    * unreachable only when no producer of the pool is connected (undefined: wait for one to be released).
    * A producer replaced after a failed transaction reconnects with the same transactional id, and the
    * coordinator holds that id while its last transaction's markers wait for a partition leader that stopped
-   * answering (until the broker's request.timeout.ms, 30 s by default): it fails to reconnect meanwhile,
-   * and a batch given to it would only fail and wait for its next attempt.
+   * answering (in the failover tests, until that node ran again): it fails to reconnect meanwhile, and a
+   * batch given to it would only fail and wait for its next attempt.
    */
   private takeIdle(): SupervisedProducer | undefined {
     let i = this.idle.findLastIndex((producer) => producer.isConnected);
