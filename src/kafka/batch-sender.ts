@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { CompressionTypes, Message, RecordMetadata } from 'kafkajs';
 import { KafkaFailureKind, KafkaSendError } from '../common/errors';
-import { classifyKafkaError } from './kafka-errors';
+import { classifyKafkaError, missingAck } from './kafka-errors';
 import { PendingRecord } from './pending-record';
 import {
   retriableBeforeRequest,
@@ -223,11 +223,7 @@ export class BatchSender {
     const next = new Map(acks.map((m) => [m.partition, BigInt(m.baseOffset ?? '-1')]));
     const missing = partitionsOf(batch).find((partition) => (next.get(partition) ?? -1n) < 0n);
     if (missing !== undefined) {
-      return new KafkaSendError(
-        KafkaFailureKind.Retriable,
-        `the broker acknowledged no offset for ${this.topic}-${missing}`,
-        'MissingAck',
-      );
+      return missingAck(this.topic, missing);
     }
     for (const p of batch) {
       const offset = next.get(p.partition)!;

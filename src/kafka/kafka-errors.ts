@@ -24,6 +24,18 @@ const NOT_CONNECTED =
   /connect (ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT)|getaddrinfo|Connection timeout/;
 
 /**
+ * A produce answer without an offset for a partition that was sent: its records were not taken, and no
+ * caller may be told they were (retried as any failure before a request).
+ */
+export function missingAck(topic: string, partition: number): KafkaSendError {
+  return new KafkaSendError(
+    KafkaFailureKind.Retriable,
+    `the broker acknowledged no offset for ${topic}-${partition}`,
+    'MissingAck',
+  );
+}
+
+/**
  * The broker refused the producer's sequence number or epoch: the batch was not appended, and this
  * producer id is out of step with the broker for good (kafkajs cannot bump its epoch; a new producer can).
  */

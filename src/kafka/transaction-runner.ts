@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { CompressionTypes, Message, Producer } from 'kafkajs';
 import { KafkaFailureKind, KafkaSendError } from '../common/errors';
 import { DeadlineQueue } from './deadline-queue';
-import { classifyKafkaError } from './kafka-errors';
+import { classifyKafkaError, missingAck } from './kafka-errors';
 import { OutgoingRecord, RecordAck, SendOutcome } from './records';
 import { retriableBeforeRequest, SendPolicy, sleep } from './send-policy';
 import { SupervisedProducer } from './supervised-producer';
@@ -181,6 +181,7 @@ export class TransactionRunner {
       return notCommitted(error);
     }
     // Records grouped by topic (first-seen order); each record's index within its partition's batch.
+    const slot = (topic: string, partition: number): string => `${topic}\0${partition}`;
     const topics = new Map<string, Message[]>();
     const indexOf = new Map<string, number>();
     const order = records.map((record, i) => {
@@ -193,9 +194,9 @@ export class TransactionRunner {
         partition: partitions[i],
         timestamp: String(record.timestamp),
       });
-      const slot = `${record.topic}\0${partitions[i]}`;
-      const index = indexOf.get(slot) ?? 0;
-      indexOf.set(slot, index + 1);
+      const key = slot(record.topic, partitions[i]!);
+      const index = indexOf.get(key) ?? 0;
+      indexOf.set(key, index + 1);
       return index;
     });
     if (!begin()) {
@@ -210,7 +211,6 @@ export class TransactionRunner {
     if (transaction instanceof TransactionFailure) {
       return transaction;
     }
-    const slot = (topic: string, partition: number): string => `${topic}\0${partition}`;
     let base: Map<string, bigint>;
     try {
       const metadata = await transaction.sendBatch({
@@ -227,11 +227,7 @@ export class TransactionRunner {
         (record, i) => (base.get(slot(record.topic, partitions[i]!)) ?? -1n) < 0n,
       );
       if (missing >= 0) {
-        throw new KafkaSendError(
-          KafkaFailureKind.Retriable,
-          `the broker acknowledged no offset for ${records[missing]!.topic}-${partitions[missing]}`,
-          'MissingAck',
-        );
+        throw missingAck(records[missing]!.topic, partitions[missing]!);
       }
     } catch (error) {
       await transaction.abort().catch((abortError: unknown) => {
